@@ -1,0 +1,95 @@
+package evidence
+
+import (
+	"context"
+	"crypto"
+	"crypto/ed25519"
+	"crypto/sha256"
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"fmt"
+
+	"github.com/secure-systems-lab/go-securesystemslib/dsse"
+)
+
+// ed25519Key adapts an Ed25519 key to dsse.SignerVerifier. priv is nil for a
+// verify-only key.
+type ed25519Key struct {
+	priv  ed25519.PrivateKey
+	pub   ed25519.PublicKey
+	keyID string
+}
+
+var _ dsse.SignerVerifier = (*ed25519Key)(nil)
+
+func (k *ed25519Key) Sign(_ context.Context, data []byte) ([]byte, error) {
+	if k.priv == nil {
+		return nil, errors.New("verify-only key cannot sign")
+	}
+	return ed25519.Sign(k.priv, data), nil
+}
+
+func (k *ed25519Key) Verify(_ context.Context, data, sig []byte) error {
+	if !ed25519.Verify(k.pub, data, sig) {
+		return errors.New("ed25519 signature does not match")
+	}
+	return nil
+}
+
+func (k *ed25519Key) KeyID() (string, error)    { return k.keyID, nil }
+func (k *ed25519Key) Public() crypto.PublicKey { return k.pub }
+
+// Signer signs statements into DSSE envelopes.
+type Signer struct {
+	key *ed25519Key
+	env *dsse.EnvelopeSigner
+}
+
+// NewSigner returns a Signer for an Ed25519 private key.
+func NewSigner(priv ed25519.PrivateKey) (*Signer, error) {
+	pub, ok := priv.Public().(ed25519.PublicKey)
+	if !ok || len(priv) != ed25519.PrivateKeySize {
+		return nil, errors.New("invalid Ed25519 private key")
+	}
+	id, err := KeyID(pub)
+	if err != nil {
+		return nil, err
+	}
+	k := &ed25519Key{priv: priv, pub: pub, keyID: id}
+	es, err := dsse.NewEnvelopeSigner(k)
+	if err != nil {
+		return nil, fmt.Errorf("dsse signer: %w", err)
+	}
+	return &Signer{key: k, env: es}, nil
+}
+
+// KeyID returns the signing key's id (sha256 of its SPKI encoding).
+func (s *Signer) KeyID() string { return s.key.keyID }
+
+// PublicKeyPEM returns the SPKI PEM of the signing key.
+func (s *Signer) PublicKeyPEM() ([]byte, error) { return EncodePublicKey(s.key.pub) }
+
+// Sign serialises the statement and signs it. It returns the envelope as
+// stored (indented JSON with a trailing newline).
+func (s *Signer) Sign(ctx context.Context, st *Statement) ([]byte, error) {
+	payload, err := json.Marshal(st)
+	if err != nil {
+		return nil, fmt.Errorf("encoding statement: %w", err)
+	}
+	env, err := s.env.SignPayload(ctx, PayloadType, payload)
+	if err != nil {
+		return nil, fmt.Errorf("signing statement: %w", err)
+	}
+	out, err := json.MarshalIndent(env, "", "  ")
+	if err != nil {
+		return nil, fmt.Errorf("encoding envelope: %w", err)
+	}
+	return append(out, '\n'), nil
+}
+
+// Digest is the lowercase hex sha256 of b.
+func Digest(b []byte) string {
+	sum := sha256.Sum256(b)
+	return hex.EncodeToString(sum[:])
+}

@@ -1,0 +1,109 @@
+// Package evidence defines changeproof's evidence object — an in-toto
+// Statement v1 carrying a changeproof predicate, inside a DSSE envelope signed
+// with Ed25519 — and signs and verifies it. The schema is documented in
+// docs/evidence.md.
+package evidence
+
+import (
+	"encoding/json"
+	"time"
+
+	"github.com/changeproof/changeproof/schedules"
+)
+
+const (
+	// StatementType is the in-toto Statement v1 type URI.
+	StatementType = "https://in-toto.io/Statement/v1"
+	// PayloadType is the DSSE payload type of an in-toto statement.
+	PayloadType = "application/vnd.in-toto+json"
+	// PredicateType identifies changeproof evidence predicates.
+	PredicateType = "https://changeproof.dev/evidence/v1"
+	// RawFactsMediaType is the content of the raw facts object.
+	RawFactsMediaType = "application/json"
+)
+
+// Statement is an in-toto Statement v1 with a changeproof predicate.
+type Statement struct {
+	Type          string    `json:"_type"`
+	Subject       []Subject `json:"subject"`
+	PredicateType string    `json:"predicateType"`
+	Predicate     Predicate `json:"predicate"`
+}
+
+// Subject is an in-toto resource descriptor naming a stored object by digest.
+type Subject struct {
+	Name      string            `json:"name"`
+	Digest    map[string]string `json:"digest"`
+	MediaType string            `json:"mediaType,omitempty"`
+}
+
+// Predicate is what changeproof asserts about one collection.
+type Predicate struct {
+	Collector   CollectorInfo    `json:"collector"`
+	Controls    []Control        `json:"controls"`
+	Scope       string           `json:"scope"`
+	Targets     []string         `json:"targets"`
+	Window      schedules.Window `json:"window"`
+	CollectedAt time.Time        `json:"collectedAt"`
+	Status      Status           `json:"status"`
+	// Reason explains an error status (the collection failed or was partial).
+	Reason   string         `json:"reason,omitempty"`
+	Counts   map[Status]int `json:"counts"`
+	Findings []Finding      `json:"findings"`
+	// Policy is the policy the findings were judged against.
+	Policy json.RawMessage `json:"policy,omitempty"`
+	// RawFacts are the facts the findings were judged from, byte-for-byte
+	// the content of the object the statement's subject names.
+	RawFacts json.RawMessage `json:"rawFacts"`
+	Previous Previous        `json:"previous"`
+	Producer Producer        `json:"producer"`
+}
+
+// CollectorInfo names the collector that produced the evidence.
+type CollectorInfo struct {
+	Name    string `json:"name"`
+	Version string `json:"version"`
+}
+
+// Control is one control the evidence supports.
+type Control struct {
+	Framework string `json:"framework"`
+	ID        string `json:"id"`
+	Title     string `json:"title"`
+}
+
+// Producer names the changeproof build that signed the evidence.
+type Producer struct {
+	Name    string `json:"name"`
+	Version string `json:"version"`
+}
+
+// Previous links an envelope to the previous envelope of the same collector
+// and scope: a hash chain over the store, so a deleted envelope is detected.
+// The first envelope of a chain says so with First and no digest.
+type Previous struct {
+	First  bool   `json:"first,omitempty"`
+	Key    string `json:"key,omitempty"`
+	SHA256 string `json:"sha256,omitempty"`
+}
+
+// Finding is the judgement of one target (a repository branch, a pull
+// request, a deployment) against the policy.
+type Finding struct {
+	// Target identifies what was judged, e.g. "github.com/acme/api@main".
+	Target  string `json:"target"`
+	Status  Status `json:"status"`
+	Summary string `json:"summary"`
+	// Checks are the individual rules, each with its own status.
+	Checks []Check `json:"checks,omitempty"`
+}
+
+// Check is one rule applied to a target.
+type Check struct {
+	Rule   string `json:"rule"`
+	Status Status `json:"status"`
+	// Detail says what was observed.
+	Detail string `json:"detail,omitempty"`
+	// Fix says how to meet the rule, for a check that did not pass.
+	Fix string `json:"fix,omitempty"`
+}

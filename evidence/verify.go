@@ -1,0 +1,101 @@
+package evidence
+
+import (
+	"bytes"
+	"context"
+	"crypto/ed25519"
+	"encoding/json"
+	"errors"
+	"fmt"
+
+	"github.com/secure-systems-lab/go-securesystemslib/dsse"
+)
+
+// Verifier checks envelopes against a set of trusted public keys.
+type Verifier struct {
+	env *dsse.EnvelopeVerifier
+}
+
+// NewVerifier trusts the given Ed25519 public keys.
+func NewVerifier(pubs ...ed25519.PublicKey) (*Verifier, error) {
+	if len(pubs) == 0 {
+		return nil, errors.New("no public key to verify with")
+	}
+	vs := make([]dsse.Verifier, 0, len(pubs))
+	for _, p := range pubs {
+		id, err := KeyID(p)
+		if err != nil {
+			return nil, err
+		}
+		vs = append(vs, &ed25519Key{pub: p, keyID: id})
+	}
+	ev, err := dsse.NewEnvelopeVerifier(vs...)
+	if err != nil {
+		return nil, fmt.Errorf("dsse verifier: %w", err)
+	}
+	return &Verifier{env: ev}, nil
+}
+
+// Verified is an envelope whose signature and statement checked out.
+type Verified struct {
+	Statement Statement
+	// KeyID is the id of the trusted key whose signature was accepted.
+	KeyID string
+	// RawFactsSHA256 is the subject digest of the raw facts object.
+	RawFactsSHA256 string
+	// RawFactsName is the subject name (the raw facts object's key).
+	RawFactsName string
+}
+
+// Verify checks an envelope as stored: a signature by a trusted key over the
+// DSSE pre-authentication encoding, the payload type, the statement and
+// predicate types, and that the embedded raw facts hash to the subject digest.
+// It does not check that the raw facts object exists in a store: callers with
+// a store do that with RawFactsName and RawFactsSHA256.
+func (v *Verifier) Verify(ctx context.Context, envelope []byte) (*Verified, error) {
+	var env dsse.Envelope
+	dec := json.NewDecoder(bytes.NewReader(envelope))
+	dec.DisallowUnknownFields()
+	if err := dec.Decode(&env); err != nil {
+		return nil, fmt.Errorf("not a DSSE envelope: %w", err)
+	}
+	if env.PayloadType != PayloadType {
+		return nil, fmt.Errorf("payload type %q, want %q", env.PayloadType, PayloadType)
+	}
+	accepted, payload, err := v.env.VerifyAndDecode(ctx, &env)
+	if err != nil {
+		return nil, fmt.Errorf("signature: %w", err)
+	}
+	if len(accepted) == 0 {
+		return nil, errors.New("signature: no signature by a trusted key")
+	}
+	var st Statement
+	if err := json.Unmarshal(payload, &st); err != nil {
+		return nil, fmt.Errorf("statement: %w", err)
+	}
+	if st.Type != StatementType {
+		return nil, fmt.Errorf("statement type %q, want %q", st.Type, StatementType)
+	}
+	if st.PredicateType != PredicateType {
+		return nil, fmt.Errorf("predicate type %q, want %q", st.PredicateType, PredicateType)
+	}
+	if len(st.Subject) != 1 || st.Subject[0].Digest["sha256"] == "" {
+		return nil, errors.New("statement must have exactly one subject with a sha256 digest (the raw facts object)")
+	}
+	sub := st.Subject[0]
+	if got := Digest(st.Predicate.RawFacts); got != sub.Digest["sha256"] {
+		return nil, fmt.Errorf("embedded raw facts hash to %s but the subject says %s", got, sub.Digest["sha256"])
+	}
+	if !st.Predicate.Status.Valid() {
+		return nil, fmt.Errorf("predicate status %q is not a known status", st.Predicate.Status)
+	}
+	if !st.Predicate.Previous.First && st.Predicate.Previous.SHA256 == "" {
+		return nil, errors.New("predicate.previous names neither a previous envelope nor the start of a chain")
+	}
+	return &Verified{
+		Statement:      st,
+		KeyID:          accepted[0].KeyID,
+		RawFactsSHA256: sub.Digest["sha256"],
+		RawFactsName:   sub.Name,
+	}, nil
+}
