@@ -37,7 +37,7 @@ func (k *ed25519Key) Verify(_ context.Context, data, sig []byte) error {
 	return nil
 }
 
-func (k *ed25519Key) KeyID() (string, error)    { return k.keyID, nil }
+func (k *ed25519Key) KeyID() (string, error)   { return k.keyID, nil }
 func (k *ed25519Key) Public() crypto.PublicKey { return k.pub }
 
 // Signer signs statements into DSSE envelopes.
