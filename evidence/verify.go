@@ -7,6 +7,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
 
 	"github.com/secure-systems-lab/go-securesystemslib/dsse"
 )
@@ -23,6 +24,10 @@ func NewVerifier(pubs ...ed25519.PublicKey) (*Verifier, error) {
 	}
 	vs := make([]dsse.Verifier, 0, len(pubs))
 	for _, p := range pubs {
+		// ed25519.Verify panics on a key of the wrong length.
+		if len(p) != ed25519.PublicKeySize {
+			return nil, fmt.Errorf("invalid Ed25519 public key (%d bytes)", len(p))
+		}
 		id, err := KeyID(p)
 		if err != nil {
 			return nil, err
@@ -58,6 +63,10 @@ func (v *Verifier) Verify(ctx context.Context, envelope []byte) (*Verified, erro
 	dec.DisallowUnknownFields()
 	if err := dec.Decode(&env); err != nil {
 		return nil, fmt.Errorf("not a DSSE envelope: %w", err)
+	}
+	// The stored envelope is one JSON value: bytes after it are tampering.
+	if _, err := dec.Token(); err != io.EOF {
+		return nil, errors.New("not a DSSE envelope: data after the envelope's JSON object")
 	}
 	if env.PayloadType != PayloadType {
 		return nil, fmt.Errorf("payload type %q, want %q", env.PayloadType, PayloadType)
@@ -98,4 +107,22 @@ func (v *Verifier) Verify(ctx context.Context, envelope []byte) (*Verified, erro
 		RawFactsSHA256: sub.Digest["sha256"],
 		RawFactsName:   sub.Name,
 	}, nil
+}
+
+// Decode extracts the statement from an envelope WITHOUT checking its
+// signature. Use it only to find things (the head of a chain); never to trust.
+func Decode(envelope []byte) (*Statement, error) {
+	var env dsse.Envelope
+	if err := json.Unmarshal(envelope, &env); err != nil {
+		return nil, fmt.Errorf("not a DSSE envelope: %w", err)
+	}
+	payload, err := env.DecodeB64Payload()
+	if err != nil {
+		return nil, fmt.Errorf("envelope payload: %w", err)
+	}
+	var st Statement
+	if err := json.Unmarshal(payload, &st); err != nil {
+		return nil, fmt.Errorf("statement: %w", err)
+	}
+	return &st, nil
 }

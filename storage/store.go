@@ -43,8 +43,9 @@ type Store interface {
 	Get(ctx context.Context, key string) ([]byte, error)
 	// Stat describes an object, or returns an error wrapping ErrNotExist.
 	Stat(ctx context.Context, key string) (ObjectInfo, error)
-	// List yields the objects whose keys start with prefix, in ascending key
-	// order. An error ends the sequence.
+	// List yields the objects whose keys start with prefix, in ascending
+	// byte-wise key order; a prefix no valid key can start with yields
+	// nothing. An error ends the sequence.
 	List(ctx context.Context, prefix string) iter.Seq2[ObjectInfo, error]
 	// Describe says where the store is, for messages and evidence; it never
 	// includes credentials.
@@ -65,7 +66,9 @@ type Description struct {
 // ValidateKey enforces the key rules shared by every backend: a relative,
 // slash-separated path of non-empty segments, none "." or "..", none starting
 // with ".tmp" (reserved for in-flight writes), no backslashes or control
-// characters, at most 1024 bytes.
+// characters, at most 1024 bytes. A key must not also be a '/'-prefix of
+// another key (a/b and a/b/c): directory-backed stores cannot hold both, and
+// the evidence layout never needs it.
 func ValidateKey(key string) error {
 	if key == "" {
 		return fmt.Errorf("%w: empty", ErrInvalidKey)

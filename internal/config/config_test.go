@@ -1,0 +1,62 @@
+package config
+
+import (
+	"strings"
+	"testing"
+)
+
+type testPolicy struct {
+	MinApprovals int  `yaml:"min_approvals"`
+	Strict       bool `yaml:"strict"`
+}
+
+func TestParseStrict(t *testing.T) {
+	cases := []struct {
+		name, src, want string
+	}{
+		{"unknown top key", "store: file://x\nstroe: y\n", "c.yaml:2:1: unknown field \"stroe\""},
+		{"unknown nested key", "github:\n  api_url: https://x\n  tokn: y\n", "c.yaml:3:3: unknown field \"tokn\""},
+		{"wrong type", "github: 5\n", "c.yaml:1:"},
+		{"token in file", "github:\n  token_env: ghp_abc-123\n", "token_env \"ghp_abc-123\" is not an environment variable name"},
+		{"policies not a map", "policies: [1, 2]\n", "want a mapping"},
+		{"bad control override", "controls:\n  collectors:\n    branch-protection: 7\n", "c.yaml:3:"},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			_, err := Parse("c.yaml", []byte(c.src))
+			if err == nil || !strings.Contains(err.Error(), c.want) {
+				t.Fatalf("err = %v, want containing %q", err, c.want)
+			}
+			if strings.Contains(err.Error(), "\n") {
+				t.Fatalf("error is not one line: %q", err)
+			}
+		})
+	}
+}
+
+func TestDecodePolicy(t *testing.T) {
+	c, err := Parse("c.yaml", []byte("policies:\n  bp:\n    min_approvals: 2\n  other:\n    bogus: true\n"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	p := testPolicy{MinApprovals: 1, Strict: true}
+	if err := c.DecodePolicy("bp", &p); err != nil {
+		t.Fatal(err)
+	}
+	if p.MinApprovals != 2 || !p.Strict {
+		t.Fatalf("override lost defaults or value: %+v", p)
+	}
+	var q testPolicy
+	err = c.DecodePolicy("other", &q)
+	if err == nil || !strings.Contains(err.Error(), "c.yaml:5:5:") || !strings.Contains(err.Error(), "bogus") {
+		t.Fatalf("err = %v, want position of bogus", err)
+	}
+	untouched := testPolicy{MinApprovals: 3}
+	if err := c.DecodePolicy("absent", &untouched); err != nil || untouched.MinApprovals != 3 {
+		t.Fatalf("absent section changed policy: %+v %v", untouched, err)
+	}
+	err = c.CheckPolicies(func(n string) bool { return n == "bp" })
+	if err == nil || !strings.Contains(err.Error(), `unknown collector "other"`) || !strings.Contains(err.Error(), "c.yaml:4:3") {
+		t.Fatalf("err = %v", err)
+	}
+}

@@ -1,0 +1,119 @@
+package ledger
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"slices"
+
+	"github.com/changeproof/changeproof/evidence"
+	"github.com/changeproof/changeproof/storage"
+)
+
+// Ledger appends signed evidence to a store.
+type Ledger struct {
+	Store  storage.Store
+	Signer *evidence.Signer
+}
+
+// Entry is one envelope written to the store.
+type Entry struct {
+	Key       string
+	SHA256    string
+	RawKey    string
+	Statement evidence.Statement
+}
+
+// Head returns the link to the newest envelope of a collector's chain for a
+// scope, or Previous{First: true} when the chain has none yet.
+func (l *Ledger) Head(ctx context.Context, collector, scope string) (evidence.Previous, error) {
+	var keys []string
+	for obj, err := range l.Store.List(ctx, ChainPrefix(collector, scope)) {
+		if err != nil {
+			return evidence.Previous{}, fmt.Errorf("listing evidence of %s for %s: %w", collector, scope, err)
+		}
+		if _, perr := ParseEvidenceKey(obj.Key); perr == nil {
+			keys = append(keys, obj.Key)
+		}
+	}
+	// Newest first; skip envelopes of another scope that shares the slug.
+	for _, key := range slices.Backward(keys) {
+		data, err := l.Store.Get(ctx, key)
+		if err != nil {
+			return evidence.Previous{}, fmt.Errorf("reading %s: %w", key, err)
+		}
+		st, err := evidence.Decode(data)
+		if err != nil {
+			return evidence.Previous{}, fmt.Errorf("the newest envelope of the chain, %s, is unreadable (%v): run `changeproof verify` on the store", key, err)
+		}
+		if st.Predicate.Collector.Name == collector && st.Predicate.Scope == scope {
+			return evidence.Previous{Key: key, SHA256: evidence.Digest(data)}, nil
+		}
+	}
+	return evidence.Previous{First: true}, nil
+}
+
+// Append links the statement to the head of its chain, signs it and writes,
+// in this order, the raw facts object, the public key and the envelope, each
+// create-only. The envelope is written last, so it never names an object that
+// is not stored. st.Predicate.RawFacts must hold the raw facts.
+func (l *Ledger) Append(ctx context.Context, st *evidence.Statement) (*Entry, error) {
+	p := &st.Predicate
+	prev, err := l.Head(ctx, p.Collector.Name, p.Scope)
+	if err != nil {
+		return nil, err
+	}
+	p.Previous = prev
+	raw := []byte(p.RawFacts)
+	rawDigest := evidence.Digest(raw)
+	rawKey := RawKey(rawDigest)
+	st.Type = evidence.StatementType
+	st.PredicateType = evidence.PredicateType
+	st.Subject = []evidence.Subject{{
+		Name:      rawKey,
+		Digest:    map[string]string{"sha256": rawDigest},
+		MediaType: evidence.RawFactsMediaType,
+	}}
+	envelope, err := l.Signer.Sign(ctx, st)
+	if err != nil {
+		return nil, err
+	}
+	if err := l.putIdempotent(ctx, rawKey, raw); err != nil {
+		return nil, err
+	}
+	pub, err := l.Signer.PublicKeyPEM()
+	if err != nil {
+		return nil, err
+	}
+	if err := l.putIdempotent(ctx, PublicKeyKey(l.Signer.KeyID()), pub); err != nil {
+		return nil, err
+	}
+	digest := evidence.Digest(envelope)
+	key := EvidenceKey(p.Collector.Name, p.Scope, p.CollectedAt, digest)
+	if err := l.Store.Put(ctx, key, envelope); err != nil {
+		return nil, fmt.Errorf("storing evidence %s: %w", key, err)
+	}
+	return &Entry{Key: key, SHA256: digest, RawKey: rawKey, Statement: *st}, nil
+}
+
+// putIdempotent stores content-addressed data. An existing object with the
+// same content is fine; one with other content means the store was tampered
+// with, and is an error.
+func (l *Ledger) putIdempotent(ctx context.Context, key string, data []byte) error {
+	err := l.Store.Put(ctx, key, data)
+	if err == nil {
+		return nil
+	}
+	if !errors.Is(err, storage.ErrExists) {
+		return fmt.Errorf("storing %s: %w", key, err)
+	}
+	have, gerr := l.Store.Get(ctx, key)
+	if gerr != nil {
+		return fmt.Errorf("checking existing %s: %w", key, gerr)
+	}
+	if !bytes.Equal(have, data) {
+		return fmt.Errorf("store already holds %s with different content: the store has been tampered with", key)
+	}
+	return nil
+}
