@@ -1,0 +1,116 @@
+// Package pipeline runs one collection end to end: collect the raw facts,
+// judge them, and append the signed evidence to the store. A collection that
+// fails is itself recorded as signed evidence with status error.
+package pipeline
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"log/slog"
+	"time"
+
+	"github.com/changeproof/changeproof/collectors"
+	"github.com/changeproof/changeproof/evidence"
+	"github.com/changeproof/changeproof/evidence/controls"
+	"github.com/changeproof/changeproof/internal/ledger"
+)
+
+// writeTimeout bounds writing the evidence of a cancelled collection.
+const writeTimeout = 30 * time.Second
+
+// Runner runs collections.
+type Runner struct {
+	Ledger   *ledger.Ledger
+	Catalog  *controls.Catalog
+	Producer evidence.Producer
+	Now      func() time.Time
+	Logger   *slog.Logger
+}
+
+// Outcome is what one run produced.
+type Outcome struct {
+	// Entry is the evidence written.
+	Entry *ledger.Entry
+	// Result is the collector's result; nil when the collection failed.
+	Result *collectors.Result
+	// CollectErr is set when the collection failed or was partial; the
+	// evidence (status error) records it.
+	CollectErr error
+}
+
+// Run collects, judges and appends. It returns an error only when no
+// evidence could be written; a failed collection returns an Outcome with
+// CollectErr set and its error evidence written.
+func (r *Runner) Run(ctx context.Context, c collectors.Collector, req collectors.Request) (*Outcome, error) {
+	ctrls, err := r.Catalog.For(c.Name())
+	if err != nil {
+		return nil, err
+	}
+	policy, err := json.Marshal(req.Policy)
+	if err != nil {
+		return nil, fmt.Errorf("encoding policy: %w", err)
+	}
+	st := &evidence.Statement{Predicate: evidence.Predicate{
+		Collector: evidence.CollectorInfo{Name: c.Name(), Version: c.Version()},
+		Controls:  ctrls,
+		Scope:     req.Scope.String(),
+		Targets:   []string{},
+		Window:    req.Window,
+		Findings:  []evidence.Finding{},
+		Policy:    policy,
+		Producer:  r.Producer,
+	}}
+	p := &st.Predicate
+	log := r.Logger.With("collector", c.Name(), "scope", p.Scope)
+	out := &Outcome{}
+
+	res, cerr := c.Collect(ctx, req)
+	p.CollectedAt = r.Now().UTC()
+	if cerr == nil && res != nil {
+		out.Result = res
+		if res.Targets != nil {
+			p.Targets = res.Targets
+		}
+		if res.Findings != nil {
+			p.Findings = res.Findings
+		}
+		p.RawFacts, err = json.Marshal(res.Facts)
+		if err != nil {
+			cerr = fmt.Errorf("encoding raw facts: %w", err)
+		}
+	} else if cerr == nil {
+		cerr = fmt.Errorf("collector %s returned no result", c.Name())
+	}
+	p.Status = evidence.Overall(p.Findings)
+	switch {
+	case cerr != nil:
+		out.CollectErr = cerr
+		p.Status, p.Reason = evidence.StatusError, cerr.Error()
+		p.RawFacts, _ = json.Marshal(map[string]string{"error": cerr.Error()})
+		log.Error("collection failed; recording it as error evidence", "err", cerr)
+	case res.Incomplete != "":
+		out.CollectErr = fmt.Errorf("collection incomplete: %s", res.Incomplete)
+		p.Status, p.Reason = evidence.StatusError, "incomplete: "+res.Incomplete
+		log.Warn("collection incomplete; evidence status is error", "reason", res.Incomplete)
+	}
+	p.Counts = evidence.CountByStatus(p.Findings)
+
+	wctx := ctx
+	if ctx.Err() != nil {
+		// The run was interrupted: still record that, within a bound.
+		var cancel context.CancelFunc
+		wctx, cancel = context.WithTimeout(context.WithoutCancel(ctx), writeTimeout)
+		defer cancel()
+	}
+	entry, err := r.Ledger.Append(wctx, st)
+	if err != nil {
+		if cerr != nil {
+			return nil, fmt.Errorf("%w; and its error evidence could not be stored: %v", cerr, err)
+		}
+		return nil, err
+	}
+	out.Entry = entry
+	log.Info("evidence written", "key", entry.Key, "status", p.Status)
+	return out, nil
+}
