@@ -1,6 +1,7 @@
 package evidence
 
 import (
+	"bytes"
 	"context"
 	"crypto"
 	"crypto/ed25519"
@@ -48,8 +49,12 @@ type Signer struct {
 
 // NewSigner returns a Signer for an Ed25519 private key.
 func NewSigner(priv ed25519.PrivateKey) (*Signer, error) {
+	// Check the length first: Public panics on a short key.
+	if len(priv) != ed25519.PrivateKeySize {
+		return nil, errors.New("invalid Ed25519 private key")
+	}
 	pub, ok := priv.Public().(ed25519.PublicKey)
-	if !ok || len(priv) != ed25519.PrivateKeySize {
+	if !ok {
 		return nil, errors.New("invalid Ed25519 private key")
 	}
 	id, err := KeyID(pub)
@@ -76,6 +81,17 @@ func (s *Signer) Sign(ctx context.Context, st *Statement) ([]byte, error) {
 	payload, err := json.Marshal(st)
 	if err != nil {
 		return nil, fmt.Errorf("encoding statement: %w", err)
+	}
+	// The subject digest covers the raw facts byte for byte, but encoding/json
+	// rewrites a RawMessage (compacts it, escapes <, > and &). Refuse raw facts
+	// it would change rather than sign evidence that Verify rejects.
+	var back struct {
+		Predicate struct {
+			RawFacts json.RawMessage `json:"rawFacts"`
+		} `json:"predicate"`
+	}
+	if err := json.Unmarshal(payload, &back); err != nil || !bytes.Equal(back.Predicate.RawFacts, st.Predicate.RawFacts) {
+		return nil, errors.New("encoding statement: raw facts must be JSON as json.Marshal writes it (compact, HTML-escaped): the signed copy would not match their digest")
 	}
 	env, err := s.env.SignPayload(ctx, PayloadType, payload)
 	if err != nil {

@@ -117,7 +117,7 @@ func (t *countingTransport) RoundTrip(r *http.Request) (*http.Response, error) {
 func ParseBaseURL(s string) (*url.URL, error) {
 	u, err := url.Parse(s)
 	if err != nil || u.Host == "" || (u.Scheme != "https" && u.Scheme != "http") {
-		return nil, fmt.Errorf("%q is not an http(s) URL", s)
+		return nil, fmt.Errorf("%q is not an http(s) URL", withoutUserInfo(s, u, err))
 	}
 	if u.User != nil {
 		return nil, fmt.Errorf("API URL must not carry credentials")
@@ -130,6 +130,20 @@ func ParseBaseURL(s string) (*url.URL, error) {
 	}
 	u.RawQuery, u.Fragment = "", ""
 	return u, nil
+}
+
+// withoutUserInfo is s for an error message, without the credentials it may
+// carry (a URL that does not parse is not shown if it may hold any).
+func withoutUserInfo(s string, u *url.URL, parseErr error) string {
+	if parseErr != nil {
+		if strings.Contains(s, "@") {
+			return "(URL not shown: it may carry credentials)"
+		}
+		return s
+	}
+	c := *u
+	c.User = nil
+	return c.String()
 }
 
 func isLoopback(host string) bool {
