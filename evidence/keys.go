@@ -10,6 +10,7 @@ import (
 	"encoding/pem"
 	"errors"
 	"fmt"
+	"io"
 	"io/fs"
 	"os"
 	"path/filepath"
@@ -20,8 +21,9 @@ const (
 	pemPublic  = "PUBLIC KEY"  // SPKI
 )
 
-// ErrKeyPermissions is returned for a private key file that others may read.
-var ErrKeyPermissions = errors.New("private key file is readable by others")
+// ErrKeyPermissions is returned for a private key file that group or others
+// may read or write.
+var ErrKeyPermissions = errors.New("private key file is accessible to group or others")
 
 // KeyID is the lowercase hex sha256 of the DER-encoded SPKI public key, the
 // same value `openssl pkey -pubin -outform DER | sha256sum` prints.
@@ -109,11 +111,18 @@ func writeExclusive(path string, data []byte, mode os.FileMode) error {
 // group or others may read, as ssh does, and never puts key material in an
 // error.
 func LoadPrivateKey(path string) (ed25519.PrivateKey, error) {
-	fi, err := os.Stat(path)
+	// Open first and check the open file, so the mode checked is the mode of
+	// the file read.
+	f, err := os.Open(path)
 	if err != nil {
 		if errors.Is(err, fs.ErrNotExist) {
 			return nil, fmt.Errorf("signing key %s does not exist (create one with `changeproof keygen --out %s`)", path, path)
 		}
+		return nil, fmt.Errorf("signing key %s: %w", path, err)
+	}
+	defer f.Close()
+	fi, err := f.Stat()
+	if err != nil {
 		return nil, fmt.Errorf("signing key %s: %w", path, err)
 	}
 	if fi.IsDir() {
@@ -122,7 +131,7 @@ func LoadPrivateKey(path string) (ed25519.PrivateKey, error) {
 	if perm := fi.Mode().Perm(); perm&0o077 != 0 {
 		return nil, fmt.Errorf("signing key %s has mode %04o: %w; run `chmod 600 %s`", path, perm, ErrKeyPermissions, path)
 	}
-	data, err := os.ReadFile(path)
+	data, err := io.ReadAll(io.LimitReader(f, 64<<10))
 	if err != nil {
 		return nil, fmt.Errorf("reading signing key %s: %w", path, err)
 	}

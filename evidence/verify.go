@@ -23,6 +23,7 @@ func NewVerifier(pubs ...ed25519.PublicKey) (*Verifier, error) {
 		return nil, errors.New("no public key to verify with")
 	}
 	vs := make([]dsse.Verifier, 0, len(pubs))
+	seen := map[string]bool{}
 	for _, p := range pubs {
 		// ed25519.Verify panics on a key of the wrong length.
 		if len(p) != ed25519.PublicKeySize {
@@ -32,6 +33,10 @@ func NewVerifier(pubs ...ed25519.PublicKey) (*Verifier, error) {
 		if err != nil {
 			return nil, err
 		}
+		if seen[id] {
+			continue // the same key given twice
+		}
+		seen[id] = true
 		vs = append(vs, &ed25519Key{pub: p, keyID: id})
 	}
 	ev, err := dsse.NewEnvelopeVerifier(vs...)
@@ -95,8 +100,8 @@ func (v *Verifier) Verify(ctx context.Context, envelope []byte) (*Verified, erro
 	if got := Digest(st.Predicate.RawFacts); got != sub.Digest["sha256"] {
 		return nil, fmt.Errorf("embedded raw facts hash to %s but the subject says %s", got, sub.Digest["sha256"])
 	}
-	if !st.Predicate.Status.Valid() {
-		return nil, fmt.Errorf("predicate status %q is not a known status", st.Predicate.Status)
+	if err := checkJudgement(&st.Predicate); err != nil {
+		return nil, err
 	}
 	if !st.Predicate.Previous.First && st.Predicate.Previous.SHA256 == "" {
 		return nil, errors.New("predicate.previous names neither a previous envelope nor the start of a chain")
@@ -125,4 +130,43 @@ func Decode(envelope []byte) (*Statement, error) {
 		return nil, fmt.Errorf("statement: %w", err)
 	}
 	return &st, nil
+}
+
+// checkJudgement checks that the predicate's overall status and counts are
+// the ones its findings give, so a statement cannot claim "pass" over failing
+// findings. An error status may override the findings (a failed or partial
+// collection) but then must say why.
+func checkJudgement(p *Predicate) error {
+	if !p.Status.Valid() {
+		return fmt.Errorf("predicate status %q is not a known status", p.Status)
+	}
+	for i, f := range p.Findings {
+		if !f.Status.Valid() {
+			return fmt.Errorf("finding %d (%s) has unknown status %q", i, f.Target, f.Status)
+		}
+		for _, c := range f.Checks {
+			if !c.Status.Valid() {
+				return fmt.Errorf("finding %s, check %s has unknown status %q", f.Target, c.Rule, c.Status)
+			}
+		}
+	}
+	want := Overall(p.Findings)
+	switch {
+	case p.Status == StatusError:
+		if p.Reason == "" {
+			return errors.New("predicate status is error but gives no reason")
+		}
+	case p.Status != want:
+		return fmt.Errorf("predicate status %q disagrees with its findings, which give %q", p.Status, want)
+	}
+	counts := CountByStatus(p.Findings)
+	for _, s := range Statuses {
+		if p.Counts[s] != counts[s] {
+			return fmt.Errorf("predicate counts %v disagree with its findings, which give %v", p.Counts, counts)
+		}
+	}
+	if len(p.Counts) != len(Statuses) {
+		return fmt.Errorf("predicate counts %v must list exactly the four statuses", p.Counts)
+	}
+	return nil
 }

@@ -9,9 +9,11 @@
 package githubapi
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"log/slog"
 	"math"
 	"net"
@@ -53,6 +55,9 @@ type Options struct {
 	RetryWaitMin, RetryWaitMax time.Duration
 	// MaxRateLimitWait is the longest rate-limit wait taken (default 15m).
 	MaxRateLimitWait time.Duration
+	// RequestTimeout bounds one HTTP attempt, so a stalled server cannot hang
+	// a collection (default 60s).
+	RequestTimeout time.Duration
 	// Transport is the underlying transport (default http.DefaultTransport).
 	Transport http.RoundTripper
 }
@@ -182,13 +187,19 @@ func New(opts Options) (*Client, error) {
 	if opts.MaxRateLimitWait == 0 {
 		opts.MaxRateLimitWait = 15 * time.Minute
 	}
+	if opts.RequestTimeout == 0 {
+		opts.RequestTimeout = 60 * time.Second
+	}
 	if opts.Transport == nil {
 		opts.Transport = http.DefaultTransport
 	}
 	stats := &Stats{}
 	p := &policy{opts: opts, stats: stats}
 	rc := retryablehttp.NewClient()
-	rc.HTTPClient = &http.Client{Transport: &countingTransport{next: opts.Transport, stats: stats}}
+	rc.HTTPClient = &http.Client{
+		Transport: &countingTransport{next: opts.Transport, stats: stats},
+		Timeout:   opts.RequestTimeout,
+	}
 	rc.Logger = opts.Logger
 	rc.RetryMax = opts.RetryMax
 	rc.RetryWaitMin = opts.RetryWaitMin
@@ -236,7 +247,31 @@ func (p *policy) rateLimitWait(resp *http.Response) (time.Duration, bool) {
 	if resp.StatusCode == http.StatusTooManyRequests {
 		return 0, true
 	}
+	if isSecondaryLimit(resp) {
+		// GitHub: without retry-after, wait at least one minute.
+		return time.Minute, true
+	}
 	return 0, false
+}
+
+// isSecondaryLimit reports whether a 403 is a secondary rate limit, by its
+// documented message or documentation_url. The body is read (bounded) and
+// put back for the caller.
+func isSecondaryLimit(resp *http.Response) bool {
+	if resp.StatusCode != http.StatusForbidden || resp.Body == nil {
+		return false
+	}
+	body, err := io.ReadAll(io.LimitReader(resp.Body, 64<<10))
+	rest := resp.Body
+	resp.Body = struct {
+		io.Reader
+		io.Closer
+	}{io.MultiReader(bytes.NewReader(body), rest), rest}
+	if err != nil {
+		return false
+	}
+	b := strings.ToLower(string(body))
+	return strings.Contains(b, "secondary rate limit") || strings.Contains(b, "secondary-rate-limits") || strings.Contains(b, "abuse-rate-limits")
 }
 
 func (p *policy) checkRetry(ctx context.Context, resp *http.Response, err error) (bool, error) {

@@ -5,6 +5,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"log/slog"
 	"net"
 	"net/http"
@@ -724,5 +725,48 @@ func TestBackoffIsExponentialAndBounded(t *testing.T) {
 	// A huge attempt number does not overflow into a negative wait.
 	if got := p.backoff(lo, hi, 200, nil); got != hi {
 		t.Errorf("backoff at attempt 200 = %v, want %v", got, hi)
+	}
+}
+
+func TestSecondaryRateLimitWithoutRetryAfterWaitsAMinute(t *testing.T) {
+	p := &policy{opts: Options{Now: time.Now, MaxRateLimitWait: time.Hour}}
+	body := `{"message":"You have exceeded a secondary rate limit. Please wait a few minutes before you try again.","documentation_url":"https://docs.github.com/rest/overview/rate-limits-for-the-rest-api#about-secondary-rate-limits"}`
+	resp := &http.Response{StatusCode: http.StatusForbidden, Header: http.Header{}, Body: io.NopCloser(strings.NewReader(body))}
+	wait, limited := p.rateLimitWait(resp)
+	if !limited || wait != time.Minute {
+		t.Fatalf("wait = %v limited = %v, want 1m true", wait, limited)
+	}
+	// The body is still there for go-github's error.
+	got, _ := io.ReadAll(resp.Body)
+	if string(got) != body {
+		t.Fatalf("body after peeking = %q", got)
+	}
+	plain := &http.Response{StatusCode: http.StatusForbidden, Header: http.Header{}, Body: io.NopCloser(strings.NewReader(`{"message":"Resource not accessible by integration"}`))}
+	if _, limited := p.rateLimitWait(plain); limited {
+		t.Fatal("a permission 403 was taken for a rate limit")
+	}
+}
+
+func TestStalledServerTimesOut(t *testing.T) {
+	release := make(chan struct{})
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		select {
+		case <-release:
+		case <-r.Context().Done():
+		}
+	}))
+	defer srv.Close()
+	defer close(release)
+	c, err := New(Options{BaseURL: srv.URL + "/api/v3/", RequestTimeout: 50 * time.Millisecond, RetryMax: 1, RetryWaitMin: time.Millisecond, RetryWaitMax: time.Millisecond})
+	if err != nil {
+		t.Fatal(err)
+	}
+	start := time.Now()
+	_, _, err = c.Repositories.Get(context.Background(), "acme", "api")
+	if err == nil || time.Since(start) > 5*time.Second {
+		t.Fatalf("stalled server: err = %v after %v", err, time.Since(start))
+	}
+	if c.Stats.Requests() != 2 {
+		t.Fatalf("requests = %d, want 2 (one retry after the timeout)", c.Stats.Requests())
 	}
 }

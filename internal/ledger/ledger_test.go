@@ -50,6 +50,7 @@ func newEnv(t *testing.T) *env {
 
 func (e *env) statement(collector, scope string, facts any) *evidence.Statement {
 	e.now = e.now.Add(time.Hour)
+	findings := []evidence.Finding{{Target: scope, Status: evidence.StatusPass, Summary: "ok"}}
 	raw, err := json.Marshal(facts)
 	if err != nil {
 		e.t.Fatal(err)
@@ -61,8 +62,8 @@ func (e *env) statement(collector, scope string, facts any) *evidence.Statement 
 		Window:      schedules.Window{Start: e.now.Add(-24 * time.Hour), End: e.now},
 		CollectedAt: e.now,
 		Status:      evidence.StatusPass,
-		Counts:      map[evidence.Status]int{evidence.StatusPass: 1},
-		Findings:    []evidence.Finding{{Target: scope, Status: evidence.StatusPass, Summary: "ok"}},
+		Counts:      evidence.CountByStatus(findings),
+		Findings:    findings,
 		RawFacts:    raw,
 	}}
 }
