@@ -1,0 +1,350 @@
+package ghfake
+
+import (
+	"bytes"
+	"crypto/subtle"
+	"encoding/json"
+	"fmt"
+	"log/slog"
+	"maps"
+	"net/http"
+	"net/url"
+	"slices"
+	"strconv"
+	"strings"
+	"sync"
+	"time"
+)
+
+const (
+	// DefaultBasePath is where the API is mounted unless WithBasePath says
+	// otherwise: GitHub Enterprise Server's layout.
+	DefaultBasePath = "/api/v3/"
+	// DefaultPerPage and MaxPerPage are GitHub's page sizes.
+	DefaultPerPage = 30
+	MaxPerPage     = 100
+	// DefaultRateLimit is the X-RateLimit-Limit of a token on github.com.
+	DefaultRateLimit = 5000
+	// docsURL is the documentation_url of the fake's own error bodies.
+	docsURL = "https://docs.github.com/rest"
+)
+
+// Server serves a Fixture. It is an http.Handler and safe for concurrent
+// use.
+type Server struct {
+	basePath   string
+	token      string
+	maxPerPage int
+	rateLimit  int
+	log        *slog.Logger
+	now        func() time.Time
+	// routes are indexed by "METHOD path", in fixture order, so large
+	// (benchmark) fixtures match in constant time.
+	routes map[string][]*compiled
+
+	mu     sync.Mutex
+	total  int
+	byPath map[string]int
+	used   int       // requests in the current rate-limit window
+	reset  time.Time // end of the current rate-limit window
+}
+
+// compiled is a route ready to serve; items holds the elements of a JSON
+// array body, nil for anything else.
+type compiled struct {
+	Route
+	items []json.RawMessage
+}
+
+// Option configures a Server.
+type Option func(*Server)
+
+// WithBasePath mounts the API under p instead of DefaultBasePath. "/" is
+// refused (silently kept at the default): the point of a base path is that
+// absolute-URL mistakes in clients fail.
+func WithBasePath(p string) Option {
+	return func(s *Server) {
+		p = "/" + strings.Trim(p, "/") + "/"
+		if p != "/" && p != "//" {
+			s.basePath = p
+		}
+	}
+}
+
+// WithToken requires "Authorization: Bearer TOKEN" (or "token TOKEN") on
+// every request; anything else gets 401 Bad credentials.
+func WithToken(tok string) Option { return func(s *Server) { s.token = tok } }
+
+// WithMaxPerPage lowers the largest page the fake serves (default
+// MaxPerPage), so tests exercise pagination with few items.
+func WithMaxPerPage(n int) Option {
+	return func(s *Server) {
+		if n > 0 {
+			s.maxPerPage = n
+		}
+	}
+}
+
+// WithRateLimit sets X-RateLimit-Limit (default DefaultRateLimit).
+func WithRateLimit(n int) Option {
+	return func(s *Server) {
+		if n > 1 {
+			s.rateLimit = n
+		}
+	}
+}
+
+// WithLogger logs every request at debug level.
+func WithLogger(l *slog.Logger) Option {
+	return func(s *Server) {
+		if l != nil {
+			s.log = l
+		}
+	}
+}
+
+// WithClock sets the clock behind X-RateLimit-Reset.
+func WithClock(now func() time.Time) Option {
+	return func(s *Server) {
+		if now != nil {
+			s.now = now
+		}
+	}
+}
+
+// New builds a server for a fixture, which should have passed Validate (Load
+// does that). Of several routes matching a request, the one with the most
+// query conditions wins, then the earliest.
+func New(f *Fixture, opts ...Option) *Server {
+	s := &Server{
+		basePath:   DefaultBasePath,
+		maxPerPage: MaxPerPage,
+		rateLimit:  DefaultRateLimit,
+		log:        slog.New(slog.DiscardHandler),
+		now:        time.Now,
+		byPath:     map[string]int{},
+		routes:     map[string][]*compiled{},
+	}
+	for _, o := range opts {
+		o(s)
+	}
+	for _, r := range f.Routes {
+		c := &compiled{Route: r}
+		if r.status() == http.StatusOK {
+			var items []json.RawMessage
+			if err := json.Unmarshal(r.Body, &items); err == nil && items != nil {
+				c.items = items
+			}
+		}
+		key := r.method() + " " + r.Path
+		s.routes[key] = append(s.routes[key], c)
+	}
+	return s
+}
+
+// BasePath is the path the API is mounted under, with slashes at both ends.
+func (s *Server) BasePath() string { return s.basePath }
+
+// URL is the API base URL for a server listening at root, e.g.
+// URL("http://127.0.0.1:8080") is "http://127.0.0.1:8080/api/v3/".
+func (s *Server) URL(root string) string { return strings.TrimSuffix(root, "/") + s.basePath }
+
+// Requests is the number of requests received.
+func (s *Server) Requests() int {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.total
+}
+
+// RequestsByPath counts requests by API path (below the base path, without
+// the query); requests outside the base path are counted by their full path.
+func (s *Server) RequestsByPath() map[string]int {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return maps.Clone(s.byPath)
+}
+
+// ServeHTTP answers one request.
+func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	apiPath, inBase := s.apiPath(r.URL.Path)
+	rl := s.record(apiPath)
+	h := w.Header()
+	h.Set("Content-Type", "application/json; charset=utf-8")
+	h.Set("X-GitHub-Media-Type", "github.v3; format=json")
+	h.Set("X-GitHub-Request-Id", fmt.Sprintf("FAKE:%06d", rl.seq))
+	h.Set("X-RateLimit-Limit", strconv.Itoa(rl.limit))
+	h.Set("X-RateLimit-Remaining", strconv.Itoa(rl.limit-rl.used))
+	h.Set("X-RateLimit-Reset", strconv.FormatInt(rl.reset.Unix(), 10))
+	h.Set("X-RateLimit-Used", strconv.Itoa(rl.used))
+	h.Set("X-RateLimit-Resource", "core")
+
+	status := s.respond(w, r, apiPath, inBase)
+	s.log.Debug("request", "method", r.Method, "path", r.URL.Path, "query", r.URL.RawQuery, "status", status)
+}
+
+// respond writes the response and returns its status.
+func (s *Server) respond(w http.ResponseWriter, r *http.Request, apiPath string, inBase bool) int {
+	if !inBase {
+		return writeMessage(w, http.StatusNotFound, "Not Found")
+	}
+	if !s.authorized(r) {
+		return writeMessage(w, http.StatusUnauthorized, "Bad credentials")
+	}
+	route := s.match(r.Method, apiPath, r.URL.Query())
+	if route == nil {
+		return writeMessage(w, http.StatusNotFound, "Not Found")
+	}
+	for k, v := range route.Headers {
+		w.Header().Set(k, v)
+	}
+	body := []byte(route.Body)
+	if route.items != nil {
+		body = s.paginate(w, r, route.items)
+	}
+	w.WriteHeader(route.status())
+	_, _ = w.Write(body)
+	return route.status()
+}
+
+// apiPath strips the base path; ok is false for a path outside it.
+func (s *Server) apiPath(p string) (string, bool) {
+	rest, ok := strings.CutPrefix(p, s.basePath)
+	if !ok {
+		return p, false
+	}
+	return "/" + rest, true
+}
+
+// rateState is the rate-limit window as seen by one request.
+type rateState struct {
+	seq, limit, used int
+	reset            time.Time
+}
+
+// record counts a request and advances the rate-limit window. The fake never
+// exhausts the limit: when only one request would remain it starts a new
+// window, so long benchmark runs are not stopped by a client that honours
+// X-RateLimit-Remaining: 0.
+func (s *Server) record(apiPath string) rateState {
+	now := s.now()
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.total++
+	s.byPath[apiPath]++
+	if s.reset.IsZero() || !now.Before(s.reset) || s.used >= s.rateLimit-1 {
+		s.used = 0
+		s.reset = now.Add(time.Hour).Truncate(time.Second)
+	}
+	s.used++
+	return rateState{seq: s.total, limit: s.rateLimit, used: s.used, reset: s.reset}
+}
+
+func (s *Server) authorized(r *http.Request) bool {
+	if s.token == "" {
+		return true
+	}
+	auth := r.Header.Get("Authorization")
+	scheme, tok, ok := strings.Cut(auth, " ")
+	if !ok || (!strings.EqualFold(scheme, "Bearer") && !strings.EqualFold(scheme, "token")) {
+		return false
+	}
+	return subtle.ConstantTimeCompare([]byte(tok), []byte(s.token)) == 1
+}
+
+// match finds the route for a request: same method and path, every query
+// condition met; the most specific wins.
+func (s *Server) match(method, apiPath string, q url.Values) *compiled {
+	var best *compiled
+	for _, c := range s.routes[method+" "+apiPath] {
+		if !queryMatches(c.Query, q) {
+			continue
+		}
+		if best == nil || len(c.Query) > len(best.Query) {
+			best = c
+		}
+	}
+	return best
+}
+
+func queryMatches(want map[string]string, q url.Values) bool {
+	for k, v := range want {
+		if !slices.Contains(q[k], v) {
+			return false
+		}
+	}
+	return true
+}
+
+// paginate returns the requested page of items and sets the Link header the
+// way GitHub does: absolute URLs, rel prev/next/last/first.
+func (s *Server) paginate(w http.ResponseWriter, r *http.Request, items []json.RawMessage) []byte {
+	q := r.URL.Query()
+	perPage := intParam(q, "per_page", DefaultPerPage)
+	perPage = min(perPage, s.maxPerPage)
+	page := intParam(q, "page", 1)
+	last := max(1, (len(items)+perPage-1)/perPage)
+
+	start := min((page-1)*perPage, len(items))
+	end := min(start+perPage, len(items))
+	var buf bytes.Buffer
+	buf.WriteByte('[')
+	for i, it := range items[start:end] {
+		if i > 0 {
+			buf.WriteByte(',')
+		}
+		buf.Write(it)
+	}
+	buf.WriteByte(']')
+
+	if link := linkHeader(r, page, last); link != "" {
+		w.Header().Set("Link", link)
+	}
+	return buf.Bytes()
+}
+
+// intParam reads a positive integer query parameter, or def.
+func intParam(q url.Values, name string, def int) int {
+	n, err := strconv.Atoi(q.Get(name))
+	if err != nil || n < 1 {
+		return def
+	}
+	return n
+}
+
+// linkHeader builds an RFC 5988 Link header for page of last.
+func linkHeader(r *http.Request, page, last int) string {
+	pageURL := func(n int) string {
+		u := url.URL{Scheme: "http", Host: r.Host, Path: r.URL.Path, RawPath: r.URL.RawPath}
+		if r.TLS != nil {
+			u.Scheme = "https"
+		}
+		q := r.URL.Query()
+		q.Set("page", strconv.Itoa(n))
+		u.RawQuery = q.Encode()
+		return u.String()
+	}
+	var links []string
+	add := func(n int, rel string) { links = append(links, fmt.Sprintf("<%s>; rel=%q", pageURL(n), rel)) }
+	if page > 1 {
+		add(min(page-1, last), "prev")
+	}
+	if page < last {
+		add(page+1, "next")
+		add(last, "last")
+	}
+	if page > 1 {
+		add(1, "first")
+	}
+	return strings.Join(links, ", ")
+}
+
+// writeMessage writes a GitHub-style error body.
+func writeMessage(w http.ResponseWriter, status int, msg string) int {
+	body, _ := json.Marshal(struct {
+		Message          string `json:"message"`
+		DocumentationURL string `json:"documentation_url"`
+	}{msg, docsURL})
+	w.WriteHeader(status)
+	_, _ = w.Write(body)
+	return status
+}
