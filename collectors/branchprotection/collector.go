@@ -1,0 +1,308 @@
+// Package branchprotection collects the protection of repository branches on
+// GitHub — classic branch protection and rulesets — and judges it against a
+// policy: evidence that changes reach production branches only through
+// review (SOC 2 CC8.1, ISO/IEC 27001 A.8.32).
+//
+// The raw facts (facts.go) keep what the API said, byte for byte, with a
+// normalised view per branch; the judgement (policy.go) is a pure function
+// of those facts, so an auditor can re-evaluate them under another policy.
+package branchprotection
+
+import (
+	"cmp"
+	"context"
+	_ "embed"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net/http"
+	"slices"
+	"strings"
+	"sync"
+
+	"github.com/changeproof/changeproof/collectors"
+	"github.com/changeproof/changeproof/evidence"
+	"github.com/changeproof/changeproof/internal/githubapi"
+)
+
+const (
+	// Name is the collector's registered name.
+	Name = "branch-protection"
+	// Version is recorded in the evidence; bump it when the facts or the
+	// judgement change.
+	Version = "1.0.0"
+	// DefaultConcurrency is how many repositories are read at once.
+	DefaultConcurrency = 4
+	// NotRead marks a source a branch's collection never reached.
+	NotRead = "not_read"
+	// maxNamed bounds how many branches Result.Incomplete names.
+	maxNamed = 10
+)
+
+// SampleConfig is a commented policy section holding every key and its
+// default.
+//
+//go:embed sample.yaml
+var SampleConfig string
+
+// Collector is the branch-protection collector.
+type Collector struct {
+	gh          *githubapi.Client
+	log         *slog.Logger
+	concurrency int
+}
+
+var _ collectors.Collector = (*Collector)(nil)
+
+// New builds the collector.
+func New(d collectors.Deps) collectors.Collector {
+	log := d.Logger
+	if log == nil {
+		log = slog.New(slog.DiscardHandler)
+	}
+	return &Collector{gh: d.GitHub, log: log.With("collector", Name), concurrency: DefaultConcurrency}
+}
+
+// Info describes the collector for registration.
+func Info() collectors.Info {
+	return collectors.Info{
+		Name:        Name,
+		Description: "branch protection and rulesets of GitHub repositories, judged against a policy",
+		New:         New,
+	}
+}
+
+// Name implements collectors.Collector.
+func (c *Collector) Name() string { return Name }
+
+// Version implements collectors.Collector.
+func (c *Collector) Version() string { return Version }
+
+// NewPolicy implements collectors.Collector: a *Policy holding the defaults.
+func (c *Collector) NewPolicy() any { return NewPolicy() }
+
+// Validate implements collectors.Collector. It does not touch the network.
+func (c *Collector) Validate(req collectors.Request) error {
+	_, err := validate(req)
+	return err
+}
+
+func validate(req collectors.Request) (*Policy, error) {
+	if err := req.Scope.Validate(); err != nil {
+		return nil, err
+	}
+	for _, r := range req.Scope.Repos {
+		if _, err := collectors.ParseRepo(r.String()); err != nil {
+			return nil, fmt.Errorf("--repo: %w", err)
+		}
+	}
+	p, ok := req.Policy.(*Policy)
+	if !ok || p == nil {
+		return nil, fmt.Errorf("policy: want *branchprotection.Policy, got %T", req.Policy)
+	}
+	if err := p.Validate(); err != nil {
+		return nil, err
+	}
+	return p, nil
+}
+
+// Collect implements collectors.Collector. A branch that could not be read
+// becomes an error finding and makes the result incomplete; a failed
+// organisation listing or a cancelled context fails the collection.
+func (c *Collector) Collect(ctx context.Context, req collectors.Request) (*collectors.Result, error) {
+	p, err := validate(req)
+	if err != nil {
+		return nil, err
+	}
+	if c.gh == nil {
+		return nil, errors.New("branch protection: no GitHub client")
+	}
+	start := c.gh.Stats.Requests()
+	facts := &Facts{Queries: []githubapi.Query{}, SkippedArchived: []string{}, Branches: []BranchFacts{}}
+	jobs, err := c.population(ctx, req.Scope, facts)
+	if err != nil {
+		return nil, err
+	}
+	facts.Branches = c.gather(ctx, jobs, req.Scope.Branches)
+	if err := ctx.Err(); err != nil {
+		return nil, fmt.Errorf("branch protection collection interrupted: %w", err)
+	}
+	res := &collectors.Result{Facts: facts, Targets: []string{}, Findings: []evidence.Finding{}}
+	for _, bf := range facts.Branches {
+		res.Targets = append(res.Targets, bf.Target())
+		res.Findings = append(res.Findings, Evaluate(bf, *p))
+	}
+	res.Incomplete = incomplete(facts.Branches)
+	res.Requests = c.gh.Stats.Requests() - start
+	c.log.Info("collected", "branches", len(facts.Branches), "skipped_archived", len(facts.SkippedArchived),
+		"status", evidence.Overall(res.Findings), "requests", res.Requests)
+	return res, nil
+}
+
+// job is one repository to read.
+type job struct {
+	repo githubapi.RepoInfo
+	// lookup: read the repository first, for its default branch.
+	lookup bool
+}
+
+// population lists the repositories in scope: every non-archived repository
+// of each organisation, then the repositories named, each once.
+func (c *Collector) population(ctx context.Context, scope collectors.Scope, facts *Facts) ([]job, error) {
+	seen := map[string]bool{}
+	var jobs []job
+	for _, org := range uniqueFold(scope.Orgs) {
+		repos, q, err := c.gh.ListOrgRepos(ctx, org)
+		facts.Queries = append(facts.Queries, q)
+		if err != nil {
+			return nil, fmt.Errorf("branch protection: %w", err)
+		}
+		c.log.Debug("listed organisation", "org", org, "repos", len(repos), "pages", q.Pages)
+		for _, r := range repos {
+			key := strings.ToLower(r.FullName())
+			switch {
+			case seen[key]:
+			case r.Archived:
+				facts.SkippedArchived = append(facts.SkippedArchived, r.FullName())
+			default:
+				seen[key] = true
+				jobs = append(jobs, job{repo: r})
+			}
+		}
+	}
+	for _, r := range scope.Repos {
+		key := strings.ToLower(r.String())
+		if seen[key] {
+			continue
+		}
+		seen[key] = true
+		jobs = append(jobs, job{repo: githubapi.RepoInfo{Owner: r.Owner, Name: r.Name}, lookup: len(scope.Branches) == 0})
+	}
+	slices.SortFunc(facts.SkippedArchived, func(a, b string) int {
+		return cmp.Or(cmp.Compare(strings.ToLower(a), strings.ToLower(b)), cmp.Compare(a, b))
+	})
+	return jobs, nil
+}
+
+// gather reads every job's branches with a bounded pool of workers. The
+// result is sorted by target, whatever the order the workers finished in.
+func (c *Collector) gather(ctx context.Context, jobs []job, branches []string) []BranchFacts {
+	g := newGatherer(c.gh)
+	results := make([][]BranchFacts, len(jobs))
+	work := make(chan int)
+	var wg sync.WaitGroup
+	for range min(max(c.concurrency, 1), len(jobs)) {
+		wg.Go(func() {
+			for i := range work {
+				results[i] = c.repo(ctx, g, jobs[i], branches)
+			}
+		})
+	}
+feed:
+	for i := range jobs {
+		select {
+		case work <- i:
+		case <-ctx.Done():
+			break feed
+		}
+	}
+	close(work)
+	wg.Wait()
+	out := []BranchFacts{}
+	for _, r := range results {
+		out = append(out, r...)
+	}
+	slices.SortFunc(out, func(a, b BranchFacts) int {
+		return cmp.Or(cmp.Compare(a.Target(), b.Target()), cmp.Compare(a.Repo, b.Repo))
+	})
+	return out
+}
+
+// repo reads the branches of one repository: the branches given, or its
+// default branch.
+func (c *Collector) repo(ctx context.Context, g *gatherer, j job, branches []string) []BranchFacts {
+	r := j.repo
+	log := c.log.With("repo", r.FullName())
+	if j.lookup {
+		info, err := c.gh.GetRepo(ctx, r.Owner, r.Name)
+		if err != nil {
+			log.Warn("could not read the repository", "err", err)
+			return []BranchFacts{notCollected(r, "", lookupError(r, err))}
+		}
+		r = info
+	}
+	names := branches
+	if len(names) == 0 {
+		if r.DefaultBranch == "" {
+			return []BranchFacts{notCollected(r, "", "GitHub reported no default branch for "+r.FullName())}
+		}
+		names = []string{r.DefaultBranch}
+	}
+	var out []BranchFacts
+	for _, b := range sortedUnique(slices.Clone(names)) {
+		var isDefault *bool
+		if r.DefaultBranch != "" {
+			isDefault = ptr(b == r.DefaultBranch)
+		}
+		bf := g.branch(ctx, r.Owner, r.Name, b, isDefault)
+		if bf.Error != "" {
+			log.Warn("could not collect branch", "branch", b, "err", bf.Error)
+		} else {
+			log.Debug("collected branch", "branch", b, "classic", bf.View.Classic, "rules", bf.View.Rules, "sources", len(bf.View.Sources))
+		}
+		out = append(out, bf)
+	}
+	return out
+}
+
+// notCollected are the facts of a branch that could not be read at all.
+func notCollected(r githubapi.RepoInfo, branch, reason string) BranchFacts {
+	return BranchFacts{
+		Repo: r.FullName(), Branch: branch, Error: reason,
+		Classic:  ClassicFacts{Status: NotRead},
+		Rules:    RulesFacts{Status: NotRead, Pages: []Call{}},
+		Rulesets: []RulesetFacts{},
+		View:     View{Classic: NotRead, Rules: NotRead, Sources: []Source{}, Settings: emptySettings()},
+	}
+}
+
+// lookupError describes a failed repository lookup without the API host.
+func lookupError(r githubapi.RepoInfo, err error) string {
+	req := "GET /repos/" + r.FullName()
+	status := githubapi.HTTPStatus(err)
+	switch {
+	case status == http.StatusNotFound || status == http.StatusForbidden:
+		return fmt.Sprintf("%s: GitHub %s: the repository does not exist or the token cannot see it (it needs %s)",
+			req, answered(status, githubapi.Message(err)), `"Metadata: read"; classic token: repo scope for a private repository`)
+	case status != 0:
+		return fmt.Sprintf("%s: GitHub %s", req, answered(status, githubapi.Message(err)))
+	}
+	return err.Error()
+}
+
+// incomplete names the branches that could not be collected, or "".
+func incomplete(bs []BranchFacts) string {
+	var names []string
+	for _, b := range bs {
+		if b.Error != "" {
+			names = append(names, strings.TrimPrefix(b.Target(), "github.com/"))
+		}
+	}
+	if len(names) == 0 {
+		return ""
+	}
+	shown := names[:min(len(names), maxNamed)]
+	s := fmt.Sprintf("%d of %d branches could not be collected: %s", len(names), len(bs), strings.Join(shown, ", "))
+	if more := len(names) - len(shown); more > 0 {
+		s += fmt.Sprintf(" and %d more", more)
+	}
+	return s
+}
+
+// uniqueFold sorts names and drops case-insensitive duplicates, keeping the
+// first spelling.
+func uniqueFold(names []string) []string {
+	out := slices.Clone(names)
+	slices.SortStableFunc(out, func(a, b string) int { return cmp.Compare(strings.ToLower(a), strings.ToLower(b)) })
+	return slices.CompactFunc(out, strings.EqualFold)
+}
