@@ -92,7 +92,7 @@ func (l *Ledger) Append(ctx context.Context, st *evidence.Statement) (*Entry, er
 	digest := evidence.Digest(envelope)
 	key := EvidenceKey(p.Collector.Name, p.Scope, p.CollectedAt, digest)
 	if err := l.Store.Put(ctx, key, envelope); err != nil {
-		return nil, fmt.Errorf("storing evidence %s: %w", key, err)
+		return nil, fmt.Errorf("writing the evidence envelope: %w", err)
 	}
 	return &Entry{Key: key, SHA256: digest, RawKey: rawKey, Statement: *st}, nil
 }
@@ -106,7 +106,7 @@ func (l *Ledger) putIdempotent(ctx context.Context, key string, data []byte) err
 		return nil
 	}
 	if !errors.Is(err, storage.ErrExists) {
-		return fmt.Errorf("storing %s: %w", key, err)
+		return err // the store names the key
 	}
 	have, gerr := l.Store.Get(ctx, key)
 	if gerr != nil {

@@ -1,0 +1,136 @@
+package cli
+
+import (
+	"crypto/ed25519"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"strings"
+
+	"github.com/spf13/cobra"
+
+	"github.com/changeproof/changeproof/evidence"
+	"github.com/changeproof/changeproof/internal/ledger"
+	"github.com/changeproof/changeproof/storage"
+)
+
+func (app *App) verifyCmd() *cobra.Command {
+	var pubkeys []string
+	var output string
+	cmd := &cobra.Command{
+		Use:   "verify PATH --pubkey FILE",
+		Short: "Verify stored evidence: signatures, digests, raw facts and hash chains",
+		Long: `Verify evidence with a public key you trust, obtained out of band (not the
+copy under keys/ in the store, which whoever controls the store could replace).
+
+PATH is a store URL (file://DIR), a store directory, or one envelope file
+inside a store (then only that envelope is checked, not its chain).
+
+Every envelope is checked for: a file name whose sha256 matches its content,
+a DSSE signature by a trusted key over the in-toto statement, the statement
+and predicate types, raw facts that hash to the signed subject and are stored
+under raw/ unchanged, and — for a whole store — one unbroken hash chain per
+collector and scope (no deleted, modified, reordered or forked envelopes).
+
+Each bad file is named with the reason. Exit 0 when everything verifies,
+1 when anything does not, 2 on a usage error.`,
+		Example: `  changeproof verify ./evidence --pubkey signing.key.pub
+  changeproof verify evidence/evidence/branch-protection/github.com_acme/2026/11/23/20261123T090000.000000000Z-<sha256>.json --pubkey signing.key.pub`,
+		Args: cobra.ExactArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			if err := checkOutput(output); err != nil {
+				return fail(ExitError, err)
+			}
+			if len(pubkeys) == 0 {
+				return fail(ExitError, errors.New("--pubkey is required: the public key you trust, obtained from the evidence owner out of band"))
+			}
+			var pubs []ed25519.PublicKey
+			for _, p := range pubkeys {
+				pub, err := evidence.LoadPublicKey(p)
+				if err != nil {
+					return fail(ExitError, fmt.Errorf("--pubkey: %w", err))
+				}
+				pubs = append(pubs, pub)
+			}
+			v, err := evidence.NewVerifier(pubs...)
+			if err != nil {
+				return fail(ExitError, err)
+			}
+			store, opts, err := app.openForVerify(cmd, args[0])
+			if err != nil {
+				return fail(ExitError, err)
+			}
+			rep, err := ledger.Verify(cmd.Context(), store, v, opts)
+			if err != nil {
+				return fail(ExitError, err)
+			}
+			if err := printReport(app, output, rep, store.Describe().URL); err != nil {
+				return fail(ExitError, err)
+			}
+			if !rep.OK() {
+				return fail(ExitFindings, fmt.Errorf("verification failed: %d problem(s) in %s", len(rep.Problems), store.Describe().URL))
+			}
+			return nil
+		},
+	}
+	cmd.Flags().StringArrayVar(&pubkeys, "pubkey", nil, "trusted Ed25519 public key, SPKI PEM (repeatable, e.g. across a key rotation)")
+	cmd.Flags().StringVarP(&output, "output", "o", "table", "output format: table or json")
+	return cmd
+}
+
+// openForVerify opens what PATH names without creating anything.
+func (app *App) openForVerify(cmd *cobra.Command, path string) (storage.Store, ledger.VerifyOptions, error) {
+	if strings.Contains(path, "://") && !strings.HasPrefix(path, "file://") {
+		st, err := app.Stores.Open(cmd.Context(), path, storage.Options{})
+		return st, ledger.VerifyOptions{}, err
+	}
+	local := strings.TrimPrefix(path, "file://")
+	fi, err := os.Stat(local)
+	if err != nil {
+		if errors.Is(err, os.ErrNotExist) {
+			return nil, ledger.VerifyOptions{}, fmt.Errorf("%s does not exist", local)
+		}
+		return nil, ledger.VerifyOptions{}, err
+	}
+	if fi.IsDir() {
+		st, err := app.Stores.Open(cmd.Context(), "file://"+local, storage.Options{})
+		return st, ledger.VerifyOptions{}, err
+	}
+	abs, err := filepath.Abs(local)
+	if err != nil {
+		return nil, ledger.VerifyOptions{}, err
+	}
+	slashed := filepath.ToSlash(abs)
+	i := strings.LastIndex(slashed, "/"+ledger.EvidencePrefix)
+	if i < 0 {
+		return nil, ledger.VerifyOptions{}, fmt.Errorf("%s is not inside a store: its path has no %s folder (verify the store directory, or use the openssl steps in the README)", local, ledger.EvidencePrefix)
+	}
+	st, err := app.Stores.Open(cmd.Context(), "file://"+filepath.FromSlash(slashed[:i]), storage.Options{})
+	return st, ledger.VerifyOptions{Prefix: slashed[i+1:], SkipChains: true}, err
+}
+
+func printReport(app *App, format string, rep *ledger.Report, where string) error {
+	if format == "json" {
+		enc := json.NewEncoder(app.Stdout)
+		enc.SetIndent("", "  ")
+		if rep.Problems == nil {
+			rep.Problems = []ledger.Problem{}
+		}
+		return enc.Encode(struct {
+			Store string `json:"store"`
+			OK    bool   `json:"ok"`
+			*ledger.Report
+		}{where, rep.OK(), rep})
+	}
+	for _, p := range rep.Problems {
+		fmt.Fprintf(app.Stdout, "FAIL  %s\n", p)
+	}
+	if rep.OK() {
+		fmt.Fprintf(app.Stdout, "OK    %d envelope(s) in %d chain(s) verified in %s: signatures, digests, raw facts, chains\n", rep.Envelopes, rep.Chains, where)
+	} else {
+		fmt.Fprintf(app.Stdout, "%d problem(s); %d of %d envelope(s) passed their own checks, in %d chain(s), in %s\n", len(rep.Problems), rep.Verified, rep.Envelopes, rep.Chains, where)
+	}
+	return nil
+}
