@@ -5,7 +5,7 @@
 //
 //	evidence/<collector>/<scope-slug>/<YYYY>/<MM>/<DD>/<collected-at>-<sha256>.json   DSSE envelope
 //	raw/<sha256>.json                                                                 raw facts (the subject)
-//	keys/<keyid>.pub.pem                                                              signing public key
+//	keys/<keyid>.pub                                                                  signing public key
 //
 // <collected-at> is the UTC collection time, 20060102T150405.000000000Z, so
 // keys sort in collection order; <sha256> is the digest of the envelope file
@@ -66,7 +66,7 @@ func EvidenceKey(collector, scope string, collectedAt time.Time, envelopeDigest 
 func RawKey(digest string) string { return RawPrefix + digest + ".json" }
 
 // PublicKeyKey is where a signing public key is stored.
-func PublicKeyKey(keyID string) string { return KeysPrefix + keyID + ".pub.pem" }
+func PublicKeyKey(keyID string) string { return KeysPrefix + keyID + ".pub" }
 
 var evidenceKeyRE = regexp.MustCompile(`^evidence/([a-z0-9-]+)/([^/]+)/(\d{4})/(\d{2})/(\d{2})/(\d{8}T\d{6}\.\d{9}Z)-([0-9a-f]{64})\.json$`)
 

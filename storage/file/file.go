@@ -5,7 +5,7 @@
 // separator: the key "raw/<sha256>.json" is the file DIR/raw/<sha256>.json.
 // Keys follow storage.ValidateKey; the evidence layout built on them
 // (evidence/<collector>/<scope>/<YYYY>/<MM>/<DD>/<timestamp>-<sha256>.json,
-// raw/<sha256>.json, keys/<keyid>.pub.pem) is decided by the callers. Because
+// raw/<sha256>.json, keys/<keyid>.pub) is decided by the callers. Because
 // a key's segments are directories, a key cannot also be the start of another
 // key's path: once "a/b" is stored, "a" and "a/b/c" cannot be.
 //

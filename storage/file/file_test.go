@@ -252,7 +252,7 @@ func TestListReadsOnlyPrefixSubtree(t *testing.T) {
 		"evidence/gh/org/2025/01/01/t3.json",
 		"evidence/gh/other/2024/01/01/t4.json",
 		"raw/abc.json",
-		"keys/k1.pub.pem",
+		"keys/k1.pub",
 	} {
 		if err := s.Put(ctx, key, []byte(key)); err != nil {
 			t.Fatal(err)
