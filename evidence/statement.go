@@ -94,6 +94,13 @@ type Finding struct {
 	Target  string `json:"target"`
 	Status  Status `json:"status"`
 	Summary string `json:"summary"`
+	// Verdict is a collector-specific refinement of the status, e.g.
+	// "emergency" (a pass) or "pending" (not_verifiable yet) for a change.
+	Verdict string `json:"verdict,omitempty"`
+	// Details are collector-specific facts about the target that a reader
+	// of the finding needs (for a change: number, author, approvers, SHAs);
+	// each collector documents their shape in its README.
+	Details json.RawMessage `json:"details,omitempty"`
 	// Checks are the individual rules, each with its own status.
 	Checks []Check `json:"checks,omitempty"`
 }
