@@ -97,11 +97,7 @@ func (s *Signer) Sign(ctx context.Context, st *Statement) ([]byte, error) {
 	if err != nil {
 		return nil, fmt.Errorf("signing statement: %w", err)
 	}
-	out, err := json.MarshalIndent(env, "", "  ")
-	if err != nil {
-		return nil, fmt.Errorf("encoding envelope: %w", err)
-	}
-	return append(out, '\n'), nil
+	return encodeEnvelope(env)
 }
 
 // Digest is the lowercase hex sha256 of b.

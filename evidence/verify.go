@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"crypto/ed25519"
+	"encoding/base64"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -75,6 +76,9 @@ func (v *Verifier) Verify(ctx context.Context, envelope []byte) (*Verified, erro
 	}
 	if env.PayloadType != PayloadType {
 		return nil, fmt.Errorf("payload type %q, want %q", env.PayloadType, PayloadType)
+	}
+	if err := checkCanonical(&env, envelope); err != nil {
+		return nil, err
 	}
 	accepted, payload, err := v.env.VerifyAndDecode(ctx, &env)
 	if err != nil {
@@ -169,4 +173,40 @@ func checkJudgement(p *Predicate) error {
 		return fmt.Errorf("predicate counts %v must list exactly the four statuses", p.Counts)
 	}
 	return nil
+}
+
+// checkCanonical accepts only the exact bytes Signer.Sign writes. Go's JSON
+// decoder matches keys case-insensitively, lets the last of duplicate keys
+// win and unescapes keys; other readers (jq, Python, the openssl steps) do
+// not. Without this check one file could verify here while showing another
+// payload to them.
+func checkCanonical(env *dsse.Envelope, stored []byte) error {
+	if len(env.Signatures) != 1 {
+		return fmt.Errorf("envelope has %d signatures; changeproof writes exactly one", len(env.Signatures))
+	}
+	payload, err := base64.StdEncoding.Strict().DecodeString(env.Payload)
+	if err != nil || base64.StdEncoding.EncodeToString(payload) != env.Payload {
+		return errors.New("not a canonical envelope: payload is not standard padded base64")
+	}
+	sig, err := base64.StdEncoding.Strict().DecodeString(env.Signatures[0].Sig)
+	if err != nil || base64.StdEncoding.EncodeToString(sig) != env.Signatures[0].Sig {
+		return errors.New("not a canonical envelope: signature is not standard padded base64")
+	}
+	want, err := encodeEnvelope(env)
+	if err != nil {
+		return err
+	}
+	if !bytes.Equal(want, stored) {
+		return errors.New("not a canonical envelope: its bytes differ from what changeproof writes (reordered, duplicated, re-cased or re-spaced fields)")
+	}
+	return nil
+}
+
+// encodeEnvelope is the one serialisation of an envelope that is stored.
+func encodeEnvelope(env *dsse.Envelope) ([]byte, error) {
+	out, err := json.MarshalIndent(env, "", "  ")
+	if err != nil {
+		return nil, fmt.Errorf("encoding envelope: %w", err)
+	}
+	return append(out, '\n'), nil
 }
