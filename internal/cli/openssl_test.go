@@ -6,6 +6,8 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+
+	"github.com/changeproof/changeproof/evidence"
 )
 
 // readmeOpenSSLSteps returns the shell block between the openssl-verify
@@ -64,7 +66,8 @@ func TestREADMEOpenSSLStepsVerifyRealEvidence(t *testing.T) {
 	if err != nil {
 		t.Fatalf("the README's openssl steps failed on genuine evidence: %v\n%s", err, out)
 	}
-	if !strings.Contains(out, "Signature Verified Successfully") || !strings.Contains(out, "raw facts match the signed subject") {
+	if !strings.Contains(out, "Signature Verified Successfully") || !strings.Contains(out, "raw facts match the signed subject") ||
+		!strings.Contains(out, `"scope":"github.com/acme"`) || !strings.Contains(out, `"status":"fail"`) {
 		t.Fatalf("unexpected output:\n%s", out)
 	}
 
@@ -76,11 +79,29 @@ func TestREADMEOpenSSLStepsVerifyRealEvidence(t *testing.T) {
 	} else {
 		data[i] = 'A'
 	}
-	tampered := filepath.Join(t.TempDir(), "tampered.json")
+	// Named after its own digest, so step 0 passes and the signature fails.
+	tampered := filepath.Join(t.TempDir(), "x-"+evidence.Digest(data)+".json")
 	os.WriteFile(tampered, data, 0o644)
 	out, err = runSteps(t, steps, tampered, e.pub, e.store)
-	if err == nil || strings.Contains(out, "Signature Verified Successfully") {
+	if err == nil || strings.Contains(out, "Signature Verified Successfully") || !strings.Contains(out, "Signature Verification Failure") {
 		t.Fatalf("the README's steps accepted a tampered envelope:\n%s", out)
+	}
+
+	// A genuine envelope with a forged payload under a duplicate key, which
+	// jq or Python would read instead of the signed one, fails step 0.
+	genuine, _ := os.ReadFile(envelope)
+	confused := strings.Replace(string(genuine), `"payload": "`, `"p\u0061yload": "e30=", "payload": "`, 1)
+	confusedPath := filepath.Join(t.TempDir(), "x-"+evidence.Digest([]byte(confused))+".json")
+	os.WriteFile(confusedPath, []byte(confused), 0o644)
+	if out, err := runSteps(t, steps, confusedPath, e.pub, e.store); err == nil {
+		t.Fatalf("the README's steps accepted an envelope with a duplicate payload key:\n%s", out)
+	}
+
+	// A genuine envelope under another envelope's name fails step 0.
+	renamed := filepath.Join(t.TempDir(), "x-"+strings.Repeat("0", 64)+".json")
+	os.WriteFile(renamed, genuine, 0o644)
+	if out, err := runSteps(t, steps, renamed, e.pub, e.store); err == nil {
+		t.Fatalf("the README's steps accepted an envelope whose name is not its digest:\n%s", out)
 	}
 
 	// And a modified raw facts object fails step 4.
