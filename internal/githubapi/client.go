@@ -197,8 +197,9 @@ func New(opts Options) (*Client, error) {
 	p := &policy{opts: opts, stats: stats}
 	rc := retryablehttp.NewClient()
 	rc.HTTPClient = &http.Client{
-		Transport: &countingTransport{next: opts.Transport, stats: stats},
-		Timeout:   opts.RequestTimeout,
+		Transport:     &countingTransport{next: opts.Transport, stats: stats},
+		Timeout:       opts.RequestTimeout,
+		CheckRedirect: sameOrigin(u),
 	}
 	rc.Logger = opts.Logger
 	rc.RetryMax = opts.RetryMax
@@ -209,7 +210,9 @@ func New(opts Options) (*Client, error) {
 	// Hand the last response to go-github so its error names the status and
 	// GitHub's message.
 	rc.ErrorHandler = retryablehttp.PassthroughErrorHandler
-	gh := github.NewClient(rc.StandardClient())
+	std := rc.StandardClient()
+	std.CheckRedirect = sameOrigin(u)
+	gh := github.NewClient(std)
 	if !opts.Token.IsZero() {
 		gh = gh.WithAuthToken(opts.Token.Reveal())
 	}
@@ -279,6 +282,9 @@ func (p *policy) checkRetry(ctx context.Context, resp *http.Response, err error)
 		return false, ctx.Err()
 	}
 	if err != nil {
+		if errors.Is(err, errCrossOrigin) {
+			return false, err
+		}
 		return retryablehttp.DefaultRetryPolicy(ctx, resp, err)
 	}
 	if wait, limited := p.rateLimitWait(resp); limited {
@@ -339,4 +345,21 @@ func Message(err error) string {
 		return ab.Message
 	}
 	return ""
+}
+
+var errCrossOrigin = errors.New("refusing a redirect to another origin")
+
+// sameOrigin refuses redirects away from the API's scheme, host and port, so
+// the token (which Go's client keeps on same-host redirects, whatever the
+// scheme) is never sent in clear or to another service.
+func sameOrigin(base *url.URL) func(*http.Request, []*http.Request) error {
+	return func(req *http.Request, via []*http.Request) error {
+		if len(via) >= 10 {
+			return errors.New("stopped after 10 redirects")
+		}
+		if req.URL.Scheme != base.Scheme || req.URL.Host != base.Host {
+			return fmt.Errorf("%w: from %s to %s://%s", errCrossOrigin, base.Host, req.URL.Scheme, req.URL.Host)
+		}
+		return nil
+	}
 }

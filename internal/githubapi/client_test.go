@@ -770,3 +770,32 @@ func TestStalledServerTimesOut(t *testing.T) {
 		t.Fatalf("requests = %d, want 2 (one retry after the timeout)", c.Stats.Requests())
 	}
 }
+
+func TestRedirectToAnotherOriginIsRefused(t *testing.T) {
+	var leaked atomic.Bool
+	other := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.Header.Get("Authorization") != "" {
+			leaked.Store(true)
+		}
+		w.Write([]byte(`{}`))
+	}))
+	defer other.Close()
+	api := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		http.Redirect(w, r, other.URL+r.URL.Path, http.StatusTemporaryRedirect)
+	}))
+	defer api.Close()
+	c, err := New(Options{BaseURL: api.URL + "/api/v3/", Token: secret.New("ghp_redirected"), RetryWaitMin: time.Millisecond, RetryWaitMax: time.Millisecond})
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, _, err = c.Repositories.Get(context.Background(), "acme", "api")
+	if err == nil || !strings.Contains(err.Error(), "refusing a redirect") {
+		t.Fatalf("err = %v, want a refused redirect", err)
+	}
+	if leaked.Load() {
+		t.Fatal("the token was sent to another origin")
+	}
+	if n := c.Stats.Requests(); n != 1 {
+		t.Fatalf("%d requests: a refused redirect must not be retried", n)
+	}
+}
