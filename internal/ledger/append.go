@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"slices"
+	"time"
 
 	"github.com/changeproof/changeproof/evidence"
 	"github.com/changeproof/changeproof/storage"
@@ -26,12 +27,19 @@ type Entry struct {
 }
 
 // Head returns the link to the newest envelope of a collector's chain for a
-// scope, or Previous{First: true} when the chain has none yet.
-func (l *Ledger) Head(ctx context.Context, collector, scope string) (evidence.Previous, error) {
+// scope that verifies with the ledger's own key, and when it was collected;
+// or Previous{First: true} when the chain has none yet. Envelopes that do
+// not verify (planted, damaged) are passed over: they are not evidence, and
+// verify reports them.
+func (l *Ledger) Head(ctx context.Context, collector, scope string) (evidence.Previous, time.Time, error) {
+	v, err := l.verifier()
+	if err != nil {
+		return evidence.Previous{}, time.Time{}, err
+	}
 	var keys []string
 	for obj, err := range l.Store.List(ctx, ChainPrefix(collector, scope)) {
 		if err != nil {
-			return evidence.Previous{}, fmt.Errorf("listing evidence of %s for %s: %w", collector, scope, err)
+			return evidence.Previous{}, time.Time{}, fmt.Errorf("listing evidence of %s for %s: %w", collector, scope, err)
 		}
 		if _, perr := ParseEvidenceKey(obj.Key); perr == nil {
 			keys = append(keys, obj.Key)
@@ -41,17 +49,30 @@ func (l *Ledger) Head(ctx context.Context, collector, scope string) (evidence.Pr
 	for _, key := range slices.Backward(keys) {
 		data, err := l.Store.Get(ctx, key)
 		if err != nil {
-			return evidence.Previous{}, fmt.Errorf("reading %s: %w", key, err)
+			return evidence.Previous{}, time.Time{}, fmt.Errorf("reading %s: %w", key, err)
 		}
-		st, err := evidence.Decode(data)
+		ver, err := v.Verify(ctx, data)
 		if err != nil {
-			return evidence.Previous{}, fmt.Errorf("the newest envelope of the chain, %s, is unreadable (%v): run `changeproof verify` on the store", key, err)
+			continue
 		}
-		if st.Predicate.Collector.Name == collector && st.Predicate.Scope == scope {
-			return evidence.Previous{Key: key, SHA256: evidence.Digest(data)}, nil
+		p := ver.Statement.Predicate
+		if p.Collector.Name == collector && p.Scope == scope {
+			return evidence.Previous{Key: key, SHA256: evidence.Digest(data)}, p.CollectedAt, nil
 		}
 	}
-	return evidence.Previous{First: true}, nil
+	return evidence.Previous{First: true}, time.Time{}, nil
+}
+
+func (l *Ledger) verifier() (*evidence.Verifier, error) {
+	pemBytes, err := l.Signer.PublicKeyPEM()
+	if err != nil {
+		return nil, err
+	}
+	pub, err := evidence.ParsePublicKey(pemBytes)
+	if err != nil {
+		return nil, err
+	}
+	return evidence.NewVerifier(pub)
 }
 
 // Append links the statement to the head of its chain, signs it and writes,
@@ -60,9 +81,13 @@ func (l *Ledger) Head(ctx context.Context, collector, scope string) (evidence.Pr
 // is not stored. st.Predicate.RawFacts must hold the raw facts.
 func (l *Ledger) Append(ctx context.Context, st *evidence.Statement) (*Entry, error) {
 	p := &st.Predicate
-	prev, err := l.Head(ctx, p.Collector.Name, p.Scope)
+	prev, headAt, err := l.Head(ctx, p.Collector.Name, p.Scope)
 	if err != nil {
 		return nil, err
+	}
+	if !headAt.IsZero() && !p.CollectedAt.After(headAt) {
+		return nil, fmt.Errorf("the newest evidence of this chain (%s) was collected at %s, not before this collection (%s): the clock went backwards; refusing to break the chain's order",
+			prev.Key, headAt.Format(time.RFC3339Nano), p.CollectedAt.Format(time.RFC3339Nano))
 	}
 	p.Previous = prev
 	raw := []byte(p.RawFacts)

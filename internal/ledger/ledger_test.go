@@ -356,3 +356,33 @@ func TestParseEvidenceKey(t *testing.T) {
 		t.Fatalf("slug of a long scope is %d bytes", len(long))
 	}
 }
+
+func TestHeadIgnoresEnvelopesThatDoNotVerify(t *testing.T) {
+	e := newEnv(t)
+	a := e.append("branch-protection", "github.com/acme", 1)
+	// Plant an unsigned envelope dated in the future at a valid key, as an
+	// attacker with write access to the store could.
+	planted := []byte("{\"payloadType\": \"application/vnd.in-toto+json\", \"payload\": \"e30=\", \"signatures\": []}\n")
+	plantedKey := ledger.EvidenceKey("branch-protection", "github.com/acme", time.Date(2099, 1, 1, 0, 0, 0, 0, time.UTC), evidence.Digest(planted))
+	if err := e.store.Put(context.Background(), plantedKey, planted); err != nil {
+		t.Fatal(err)
+	}
+	b := e.append("branch-protection", "github.com/acme", 2)
+	if b.Statement.Predicate.Previous.SHA256 != a.SHA256 {
+		t.Fatalf("new evidence chained to %+v, want the last genuine envelope %s", b.Statement.Predicate.Previous, a.Key)
+	}
+	if rep := e.verify(); !problemFor(rep, plantedKey, "signature") && !problemFor(rep, plantedKey, "canonical") {
+		t.Fatalf("planted envelope not reported: %v", rep.Problems)
+	}
+}
+
+func TestAppendRefusesAClockThatWentBackwards(t *testing.T) {
+	e := newEnv(t)
+	e.append("branch-protection", "github.com/acme", 1)
+	st := e.statement("branch-protection", "github.com/acme", 2)
+	st.Predicate.CollectedAt = st.Predicate.CollectedAt.Add(-3 * time.Hour)
+	_, err := e.ledger.Append(context.Background(), st)
+	if err == nil || !strings.Contains(err.Error(), "clock went backwards") {
+		t.Fatalf("err = %v", err)
+	}
+}
