@@ -36,6 +36,12 @@ type Collector interface {
 	Collect(ctx context.Context, req Request) (*Result, error)
 }
 
+// PointInTime is implemented by collectors whose facts are a snapshot of
+// the state at collection time rather than the history of the window.
+type PointInTime interface {
+	PointInTime() bool
+}
+
 // Request is one collection: what to look at and how to judge it.
 type Request struct {
 	Scope  Scope

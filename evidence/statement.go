@@ -39,13 +39,21 @@ type Subject struct {
 
 // Predicate is what changeproof asserts about one collection.
 type Predicate struct {
-	Collector   CollectorInfo    `json:"collector"`
-	Controls    []Control        `json:"controls"`
-	Scope       string           `json:"scope"`
-	Targets     []string         `json:"targets"`
-	Window      schedules.Window `json:"window"`
-	CollectedAt time.Time        `json:"collectedAt"`
-	Status      Status           `json:"status"`
+	Collector CollectorInfo    `json:"collector"`
+	Controls  []Control        `json:"controls"`
+	Scope     string           `json:"scope"`
+	Targets   []string         `json:"targets"`
+	Window    schedules.Window `json:"window"`
+	// PointInTime is true when the facts are the state observed at
+	// CollectedAt (e.g. branch protection settings), not the history of the
+	// window; the window then only names the schedule slot it belongs to.
+	PointInTime bool      `json:"pointInTime,omitempty"`
+	CollectedAt time.Time `json:"collectedAt"`
+	// Sources names the API each source was read from, e.g.
+	// {"github": "https://api.github.com/"}, so evidence gathered from a
+	// GitHub Enterprise Server or a test double says so.
+	Sources map[string]string `json:"sources,omitempty"`
+	Status  Status            `json:"status"`
 	// Reason explains an error status (the collection failed or was partial).
 	Reason   string         `json:"reason,omitempty"`
 	Counts   map[Status]int `json:"counts"`

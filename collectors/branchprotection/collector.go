@@ -78,6 +78,10 @@ func (c *Collector) Name() string { return Name }
 // Version implements collectors.Collector.
 func (c *Collector) Version() string { return Version }
 
+// PointInTime implements collectors.PointInTime: protection settings are read
+// as they are at collection time; GitHub keeps no history of them here.
+func (c *Collector) PointInTime() bool { return true }
+
 // NewPolicy implements collectors.Collector: a *Policy holding the defaults.
 func (c *Collector) NewPolicy() any { return NewPolicy() }
 

@@ -154,9 +154,18 @@ func TestCollectSampleOrgEndToEnd(t *testing.T) {
 	if v.code != 0 || !strings.Contains(v.stdout, "OK    2 envelope(s) in 1 chain(s)") {
 		t.Fatalf("verify: %+v", v)
 	}
-	// A single envelope verifies on its own too.
+	if !strings.Contains(v.stdout, "CHAIN branch-protection github.com/acme (2 envelope(s); github="+e.api+")") {
+		t.Fatalf("verify does not list the chain with its source: %s", v.stdout)
+	}
+	// A single envelope verifies on its own too, without claiming its chain.
 	one := envelopes(t, e.store)[0]
-	if v := run(t, "verify", one, "--pubkey", e.pub); v.code != 0 {
+	var env struct{ Payload []byte }
+	data, _ := os.ReadFile(one)
+	json.Unmarshal(data, &env)
+	if !bytes.Contains(env.Payload, []byte(`"pointInTime":true`)) || !bytes.Contains(env.Payload, []byte(`"sources":{"github":"`+e.api+`"}`)) {
+		t.Fatalf("evidence does not record that it is a snapshot read from %s", e.api)
+	}
+	if v := run(t, "verify", one, "--pubkey", e.pub); v.code != 0 || !strings.Contains(v.stdout, "chain not checked") {
 		t.Fatalf("verify one file: %+v", v)
 	}
 	assertNoToken(t, e.store, r.stdout, r.stderr, v.stdout, v.stderr)

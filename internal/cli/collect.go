@@ -267,6 +267,7 @@ func (app *App) prepareCollect(cmd *cobra.Command, name string, f *collectFlags)
 			Ledger:   &ledger.Ledger{Store: store, Signer: signer},
 			Catalog:  catalog,
 			Producer: evidence.Producer{Name: "changeproof", Version: app.Build.Version},
+			Sources:  map[string]string{"github": gh.BaseURL.String()},
 			Now:      app.Now,
 			Logger:   logger,
 		},

@@ -5,9 +5,12 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"maps"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
+	"time"
 
 	"github.com/spf13/cobra"
 
@@ -124,11 +127,23 @@ func printReport(app *App, format string, rep *ledger.Report, where string) erro
 			*ledger.Report
 		}{where, rep.OK(), rep})
 	}
+	for _, h := range rep.Heads {
+		src := ""
+		for _, k := range slices.Sorted(maps.Keys(h.Sources)) {
+			src += fmt.Sprintf(" %s=%s", k, h.Sources[k])
+		}
+		fmt.Fprintf(app.Stdout, "CHAIN %s %s (%d envelope(s);%s) head %s collected %s\n",
+			h.Collector, h.Scope, h.Envelopes, src, h.HeadSHA256, h.CollectedAt.Format(time.RFC3339))
+	}
 	for _, p := range rep.Problems {
 		fmt.Fprintf(app.Stdout, "FAIL  %s\n", p)
 	}
+	checked := "signatures, digests, raw facts, chains"
+	if !rep.ChainsChecked {
+		checked = "signatures, digests, raw facts (chain not checked: single envelope)"
+	}
 	if rep.OK() {
-		fmt.Fprintf(app.Stdout, "OK    %d envelope(s) in %d chain(s) verified in %s: signatures, digests, raw facts, chains\n", rep.Envelopes, rep.Chains, where)
+		fmt.Fprintf(app.Stdout, "OK    %d envelope(s) in %d chain(s) verified in %s: %s\n", rep.Envelopes, rep.Chains, where, checked)
 	} else {
 		fmt.Fprintf(app.Stdout, "%d problem(s); %d of %d envelope(s) passed their own checks, in %d chain(s), in %s\n", len(rep.Problems), rep.Verified, rep.Envelopes, rep.Chains, where)
 	}

@@ -27,11 +27,12 @@ type Entry struct {
 }
 
 // Head returns the link to the newest envelope of a collector's chain for a
-// scope that verifies with the ledger's own key, and when it was collected;
+// scope (and sources) that verifies with the ledger's own key, and when it was collected;
 // or Previous{First: true} when the chain has none yet. Envelopes that do
 // not verify (planted, damaged) are passed over: they are not evidence, and
 // verify reports them.
-func (l *Ledger) Head(ctx context.Context, collector, scope string) (evidence.Previous, time.Time, error) {
+func (l *Ledger) Head(ctx context.Context, collector, scope string, sources map[string]string) (evidence.Previous, time.Time, error) {
+	want := ChainID(&evidence.Predicate{Collector: evidence.CollectorInfo{Name: collector}, Scope: scope, Sources: sources})
 	v, err := l.verifier()
 	if err != nil {
 		return evidence.Previous{}, time.Time{}, err
@@ -56,11 +57,27 @@ func (l *Ledger) Head(ctx context.Context, collector, scope string) (evidence.Pr
 			continue
 		}
 		p := ver.Statement.Predicate
-		if p.Collector.Name == collector && p.Scope == scope {
+		if ChainID(&p) == want {
 			return evidence.Previous{Key: key, SHA256: evidence.Digest(data)}, p.CollectedAt, nil
 		}
 	}
 	return evidence.Previous{First: true}, time.Time{}, nil
+}
+
+// ChainID identifies the chain an envelope belongs to: its collector, its
+// scope and the APIs it was read from (so github.com/acme and the same org
+// name on an Enterprise Server, or on a test double, never share a chain).
+func ChainID(p *evidence.Predicate) string {
+	keys := make([]string, 0, len(p.Sources))
+	for k := range p.Sources {
+		keys = append(keys, k)
+	}
+	slices.Sort(keys)
+	id := p.Collector.Name + "\x00" + p.Scope
+	for _, k := range keys {
+		id += "\x00" + k + "=" + p.Sources[k]
+	}
+	return id
 }
 
 func (l *Ledger) verifier() (*evidence.Verifier, error) {
@@ -81,7 +98,7 @@ func (l *Ledger) verifier() (*evidence.Verifier, error) {
 // is not stored. st.Predicate.RawFacts must hold the raw facts.
 func (l *Ledger) Append(ctx context.Context, st *evidence.Statement) (*Entry, error) {
 	p := &st.Predicate
-	prev, headAt, err := l.Head(ctx, p.Collector.Name, p.Scope)
+	prev, headAt, err := l.Head(ctx, p.Collector.Name, p.Scope, p.Sources)
 	if err != nil {
 		return nil, err
 	}

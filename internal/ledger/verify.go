@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"slices"
 	"strings"
+	"time"
 
 	"github.com/changeproof/changeproof/evidence"
 	"github.com/changeproof/changeproof/storage"
@@ -27,8 +28,24 @@ type Report struct {
 	// digests, raw facts); chain problems are counted separately.
 	Verified int `json:"verified"`
 	// Chains is the number of collector/scope chains seen.
-	Chains   int       `json:"chains"`
-	Problems []Problem `json:"problems"`
+	Chains int `json:"chains"`
+	// Heads lists each chain with its newest verified envelope, so an
+	// auditor can note them and later check nothing after them vanished.
+	Heads []ChainHead `json:"heads"`
+	// ChainsChecked is false when chains were not checked (single file).
+	ChainsChecked bool      `json:"chainsChecked"`
+	Problems      []Problem `json:"problems"`
+}
+
+// ChainHead describes one chain.
+type ChainHead struct {
+	Collector   string            `json:"collector"`
+	Scope       string            `json:"scope"`
+	Sources     map[string]string `json:"sources,omitempty"`
+	Envelopes   int               `json:"envelopes"`
+	Head        string            `json:"head"`
+	HeadSHA256  string            `json:"headSha256"`
+	CollectedAt time.Time         `json:"collectedAt"`
 }
 
 // OK reports whether nothing was wrong.
@@ -75,13 +92,22 @@ func Verify(ctx context.Context, st storage.Store, v *evidence.Verifier, opts Ve
 			continue
 		}
 		rep.Verified++
-		id := l.st.Predicate.Collector.Name + "\x00" + l.st.Predicate.Scope
+		id := ChainID(&l.st.Predicate)
 		if _, seen := chains[id]; !seen {
 			order = append(order, id)
 		}
 		chains[id] = append(chains[id], l)
 	}
 	rep.Chains = len(chains)
+	rep.ChainsChecked = !opts.SkipChains
+	for _, id := range order {
+		links := chains[id]
+		slices.SortFunc(links, func(a, b link) int { return strings.Compare(a.key, b.key) })
+		last := links[len(links)-1]
+		p := last.st.Predicate
+		rep.Heads = append(rep.Heads, ChainHead{Collector: p.Collector.Name, Scope: p.Scope, Sources: p.Sources,
+			Envelopes: len(links), Head: last.key, HeadSHA256: last.digest, CollectedAt: p.CollectedAt})
+	}
 	if !opts.SkipChains {
 		// A link to an envelope that failed its own checks is reported with
 		// what is wrong with it (missing, modified) by describeMissing.

@@ -24,8 +24,10 @@ type Runner struct {
 	Ledger   *ledger.Ledger
 	Catalog  *controls.Catalog
 	Producer evidence.Producer
-	Now      func() time.Time
-	Logger   *slog.Logger
+	// Sources names the APIs collectors read from, recorded in evidence.
+	Sources map[string]string
+	Now     func() time.Time
+	Logger  *slog.Logger
 }
 
 // Outcome is what one run produced.
@@ -60,7 +62,11 @@ func (r *Runner) Run(ctx context.Context, c collectors.Collector, req collectors
 		Findings:  []evidence.Finding{},
 		Policy:    policy,
 		Producer:  r.Producer,
+		Sources:   r.Sources,
 	}}
+	if pit, ok := c.(collectors.PointInTime); ok {
+		st.Predicate.PointInTime = pit.PointInTime()
+	}
 	p := &st.Predicate
 	log := r.Logger.With("collector", c.Name(), "scope", p.Scope)
 	out := &Outcome{}
