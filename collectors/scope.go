@@ -47,6 +47,10 @@ func ValidateOwner(s string) error {
 
 // ValidateBranch checks a branch name against git's ref-name rules (roughly).
 func ValidateBranch(s string) error {
+	if strings.ContainsAny(s, "+@") {
+		// They separate parts of the scope string that names a chain.
+		return fmt.Errorf("%q: branch names with '+' or '@' are not supported", s)
+	}
 	if s == "" || !branchRE.MatchString(s) || strings.Contains(s, "..") || strings.HasPrefix(s, "/") ||
 		strings.HasSuffix(s, "/") || strings.HasSuffix(s, ".lock") || strings.Contains(s, "@{") {
 		return fmt.Errorf("%q is not a valid branch name", s)

@@ -25,6 +25,10 @@ func TestVerifyRejectsInconsistentJudgement(t *testing.T) {
 		{"counts miss a status", func(p *evidence.Predicate) { delete(p.Counts, evidence.StatusError) }, "counts"},
 		{"error without reason", func(p *evidence.Predicate) { p.Status, p.Reason = evidence.StatusError, "" }, "no reason"},
 		{"unknown finding status", func(p *evidence.Predicate) { p.Findings[0].Status = "ok" }, "unknown status"},
+		{"finding passes over a failing check", func(p *evidence.Predicate) {
+			p.Findings[1].Status = evidence.StatusPass
+			p.Status, p.Counts = evidence.Overall(p.Findings), evidence.CountByStatus(p.Findings)
+		}, "although its checks give"},
 		{"unknown check status", func(p *evidence.Predicate) { p.Findings[0].Checks[0].Status = "passed" }, "unknown status"},
 	}
 	for _, c := range cases {

@@ -81,24 +81,21 @@ func writeExclusive(path string, data []byte, mode os.FileMode) error {
 	if err != nil {
 		return fmt.Errorf("creating %s: %w", path, err)
 	}
-	if _, err := f.Write(data); err != nil {
-		f.Close()
+	// Set the mode on the open file (the umask may have narrowed it), never
+	// through the path, which could be swapped after Close.
+	err = f.Chmod(mode)
+	if err == nil {
+		_, err = f.Write(data)
+	}
+	if err == nil {
+		err = f.Sync()
+	}
+	if cerr := f.Close(); err == nil {
+		err = cerr
+	}
+	if err != nil {
 		os.Remove(path)
 		return fmt.Errorf("writing %s: %w", path, err)
-	}
-	if err := f.Sync(); err != nil {
-		f.Close()
-		os.Remove(path)
-		return fmt.Errorf("syncing %s: %w", path, err)
-	}
-	if err := f.Close(); err != nil {
-		os.Remove(path)
-		return fmt.Errorf("closing %s: %w", path, err)
-	}
-	// The umask may have narrowed the mode; never widened it. Set it exactly.
-	if err := os.Chmod(path, mode); err != nil {
-		os.Remove(path)
-		return fmt.Errorf("setting mode of %s: %w", path, err)
 	}
 	if d, err := os.Open(filepath.Dir(path)); err == nil {
 		_ = d.Sync()

@@ -148,10 +148,15 @@ func checkJudgement(p *Predicate) error {
 		if !f.Status.Valid() {
 			return fmt.Errorf("finding %d (%s) has unknown status %q", i, f.Target, f.Status)
 		}
+		worst := StatusPass
 		for _, c := range f.Checks {
 			if !c.Status.Valid() {
 				return fmt.Errorf("finding %s, check %s has unknown status %q", f.Target, c.Rule, c.Status)
 			}
+			worst = Worse(worst, c.Status)
+		}
+		if Worse(f.Status, worst) != f.Status {
+			return fmt.Errorf("finding %s is %q although its checks give %q", f.Target, f.Status, worst)
 		}
 	}
 	want := Overall(p.Findings)
