@@ -12,7 +12,7 @@ import (
 
 // The example in docs/evidence.md is real evidence: the store beside it
 // verifies with the documented key, and the statement printed in the doc is
-// exactly the envelope's payload. If the format changes, regenerate it.
+// exactly the envelope's payload. If the format changes, run scripts/docs-example.sh.
 func TestDocsExampleIsGenuine(t *testing.T) {
 	docs := filepath.Join("..", "..", "docs")
 	r := run(t, "verify", filepath.Join(docs, "example", "store"), "--pubkey", filepath.Join(docs, "example", "signing.key.pub"))
