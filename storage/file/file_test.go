@@ -3,12 +3,15 @@ package file
 import (
 	"context"
 	"errors"
+	"fmt"
 	"io/fs"
 	"os"
 	"path/filepath"
 	"slices"
 	"strings"
+	"syscall"
 	"testing"
+	"time"
 
 	"github.com/changeproof/changeproof/storage"
 	"github.com/changeproof/changeproof/storage/storagetest"
@@ -280,20 +283,16 @@ func TestListReadsOnlyPrefixSubtree(t *testing.T) {
 		},
 		{
 			prefix:   "nothing/here/",
-			readDirs: []string{"nothing/here"},
+			readDirs: nil, // opening the missing directory fails before any read
 		},
 	} {
 		var read []string
-		readDir := func(dir string) ([]fs.DirEntry, error) {
-			rel, err := filepath.Rel(s.root, dir)
-			if err != nil {
-				t.Fatal(err)
-			}
-			read = append(read, filepath.ToSlash(rel))
-			return os.ReadDir(dir)
+		readDirHook := func(dir *os.Root, dirKey string) ([]fs.DirEntry, error) {
+			read = append(read, strings.TrimSuffix(dirKey, "/"))
+			return readDir(dir, dirKey)
 		}
 		var keys []string
-		for info, err := range s.list(ctx, tc.prefix, readDir) {
+		for info, err := range s.list(ctx, tc.prefix, readDirHook) {
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -328,5 +327,221 @@ func TestListCancelled(t *testing.T) {
 	}
 	if errs != 1 {
 		t.Errorf("List with a cancelled context yielded %d errors, want 1", errs)
+	}
+}
+
+// listAll collects a listing up to its first error, which it returns.
+func listAll(t *testing.T, s *Store, prefix string) ([]string, error) {
+	t.Helper()
+	var keys []string
+	for info, err := range s.List(t.Context(), prefix) {
+		if err != nil {
+			return keys, err
+		}
+		keys = append(keys, info.Key)
+	}
+	return keys, nil
+}
+
+// checkRefused fails the test unless err is a refusal wrapping want that
+// names key and the entry at path, and is not storage.ErrNotExist.
+func checkRefused(t *testing.T, op string, err, want error, key, path string) {
+	t.Helper()
+	switch {
+	case err == nil:
+		t.Errorf("%s succeeded, want an error wrapping %q", op, want)
+	case !errors.Is(err, want):
+		t.Errorf("%s error = %v, want one wrapping %q", op, err, want)
+	case errors.Is(err, storage.ErrNotExist) || errors.Is(err, storage.ErrExists):
+		t.Errorf("%s error = %v, want neither ErrNotExist nor ErrExists", op, err)
+	case !strings.Contains(err.Error(), key) || !strings.Contains(err.Error(), path):
+		t.Errorf("%s error = %q, want it to name the key %s and the entry %s", op, err, key, path)
+	}
+}
+
+// dirEntries returns the '/'-separated paths of everything under dir.
+func dirEntries(t *testing.T, dir string) []string {
+	t.Helper()
+	var found []string
+	err := filepath.WalkDir(dir, func(path string, d fs.DirEntry, err error) error {
+		if err != nil {
+			return err
+		}
+		if path != dir {
+			rel, _ := filepath.Rel(dir, path)
+			found = append(found, filepath.ToSlash(rel))
+		}
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return found
+}
+
+func TestSymlinkedDirectoryRefused(t *testing.T) {
+	for _, tc := range []struct {
+		name string
+		link string // the symlinked directory, '/'-separated
+		key  string // a key below it
+	}{
+		{"raw", "raw", "raw/x.json"},
+		{"chain", "evidence/c/s", "evidence/c/s/2024/05/06/t-abc.json"},
+		{"middle", "evidence/c/s/2024/05", "evidence/c/s/2024/05/06/t-abc.json"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			s := openTemp(t)
+			ctx := t.Context()
+			if err := s.Put(ctx, "keys/k1.pub", []byte("key")); err != nil {
+				t.Fatal(err)
+			}
+			outside := t.TempDir()
+			linkPath := filepath.Join(s.root, filepath.FromSlash(tc.link))
+			if err := os.MkdirAll(filepath.Dir(linkPath), 0o755); err != nil {
+				t.Fatal(err)
+			}
+			if err := os.Symlink(outside, linkPath); err != nil {
+				t.Fatal(err)
+			}
+
+			// Put through the link is refused and writes nothing outside.
+			err := s.Put(ctx, tc.key, []byte("must stay inside"))
+			checkRefused(t, "Put("+tc.key+")", err, ErrSymlink, tc.key, linkPath)
+			if got := dirEntries(t, outside); len(got) != 0 {
+				t.Fatalf("Put through a symlinked directory wrote outside the store: %q", got)
+			}
+
+			// Get and Stat do not read what the link points to.
+			secret := filepath.Join(outside, filepath.FromSlash(strings.TrimPrefix(tc.key, tc.link+"/")))
+			if err := os.MkdirAll(filepath.Dir(secret), 0o755); err != nil {
+				t.Fatal(err)
+			}
+			if err := os.WriteFile(secret, []byte("outside"), 0o644); err != nil {
+				t.Fatal(err)
+			}
+			data, err := s.Get(ctx, tc.key)
+			checkRefused(t, "Get("+tc.key+")", err, ErrSymlink, tc.key, linkPath)
+			if data != nil {
+				t.Errorf("Get(%q) returned %q through a symlink", tc.key, data)
+			}
+			_, err = s.Stat(ctx, tc.key)
+			checkRefused(t, "Stat("+tc.key+")", err, ErrSymlink, tc.key, linkPath)
+
+			// List reports the link, whether it is found while walking or on
+			// the way to the prefix's directory; other subtrees list fine.
+			for _, prefix := range []string{"", tc.link + "/", tc.key} {
+				keys, err := listAll(t, s, prefix)
+				if err == nil || !errors.Is(err, ErrSymlink) || !strings.Contains(err.Error(), linkPath) {
+					t.Errorf("List(%q) = %q, %v; want an error wrapping ErrSymlink naming %s", prefix, keys, err, linkPath)
+				}
+			}
+			if keys, err := listAll(t, s, "keys/"); err != nil || !slices.Equal(keys, []string{"keys/k1.pub"}) {
+				t.Errorf("List(\"keys/\") = %q, %v; want only keys/k1.pub", keys, err)
+			}
+		})
+	}
+}
+
+func TestSymlinkInsideStoreRefused(t *testing.T) {
+	// os.Root alone would follow a link that stays inside the store.
+	s := openTemp(t)
+	ctx := t.Context()
+	if err := s.Put(ctx, "real/a.json", []byte("a")); err != nil {
+		t.Fatal(err)
+	}
+	linkPath := filepath.Join(s.root, "alias")
+	if err := os.Symlink("real", linkPath); err != nil {
+		t.Fatal(err)
+	}
+	_, err := s.Get(ctx, "alias/a.json")
+	checkRefused(t, "Get(alias/a.json)", err, ErrSymlink, "alias/a.json", linkPath)
+	err = s.Put(ctx, "alias/b.json", []byte("b"))
+	checkRefused(t, "Put(alias/b.json)", err, ErrSymlink, "alias/b.json", linkPath)
+	if _, err := os.Lstat(filepath.Join(s.root, "real", "b.json")); !errors.Is(err, fs.ErrNotExist) {
+		t.Errorf("Put through a symlink stored real/b.json: %v", err)
+	}
+}
+
+func TestSymlinkedObjectRefused(t *testing.T) {
+	s := openTemp(t)
+	ctx := t.Context()
+	for _, key := range []string{"raw/a.json", "raw/c.json"} {
+		if err := s.Put(ctx, key, []byte(key)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	secret := filepath.Join(t.TempDir(), "secret")
+	if err := os.WriteFile(secret, []byte("outside"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	for key, target := range map[string]string{
+		"raw/b.json": "a.json", // another object of the store
+		"raw/x.json": secret,   // a file outside the store
+	} {
+		linkPath := filepath.Join(s.root, filepath.FromSlash(key))
+		if err := os.Symlink(target, linkPath); err != nil {
+			t.Fatal(err)
+		}
+		data, err := s.Get(ctx, key)
+		checkRefused(t, "Get("+key+")", err, ErrSymlink, key, linkPath)
+		if data != nil {
+			t.Errorf("Get(%q) returned %q through a symlink", key, data)
+		}
+		_, err = s.Stat(ctx, key)
+		checkRefused(t, "Stat("+key+")", err, ErrSymlink, key, linkPath)
+		err = s.Put(ctx, key, []byte("new"))
+		checkRefused(t, "Put("+key+")", err, ErrSymlink, key, linkPath)
+	}
+	if got, err := os.ReadFile(secret); err != nil || string(got) != "outside" {
+		t.Errorf("the link's target changed: %q, %v", got, err)
+	}
+	// Valid objects before the link are listed, then the error ends the
+	// listing: raw/c.json is not reached.
+	keys, err := listAll(t, s, "raw/")
+	linkPath := filepath.Join(s.root, "raw", "b.json")
+	if !slices.Equal(keys, []string{"raw/a.json"}) || !errors.Is(err, ErrSymlink) || !strings.Contains(err.Error(), linkPath) {
+		t.Errorf("List(\"raw/\") = %q, %v; want raw/a.json then an error wrapping ErrSymlink naming %s", keys, err, linkPath)
+	}
+}
+
+func TestFIFORefused(t *testing.T) {
+	s := openTemp(t)
+	ctx := t.Context()
+	if err := s.Put(ctx, "raw/a.json", []byte("a")); err != nil {
+		t.Fatal(err)
+	}
+	const key = "raw/f.json"
+	fifo := filepath.Join(s.root, "raw", "f.json")
+	mkfifo(t, fifo)
+
+	// Opening a FIFO for reading blocks until a writer comes; Get must not.
+	done := make(chan error, 1)
+	go func() {
+		data, err := s.Get(ctx, key)
+		if data != nil {
+			err = fmt.Errorf("returned data %q (and error %v)", data, err)
+		}
+		done <- err
+	}()
+	select {
+	case err := <-done:
+		checkRefused(t, "Get("+key+")", err, ErrNotRegular, key, fifo)
+	case <-time.After(time.Second):
+		// Release the blocked reader, then fail rather than hang.
+		if w, err := os.OpenFile(fifo, os.O_WRONLY|syscall.O_NONBLOCK, 0); err == nil {
+			w.Close()
+		}
+		t.Fatal("Get of a FIFO did not return within a second")
+	}
+
+	_, err := s.Stat(ctx, key)
+	checkRefused(t, "Stat("+key+")", err, ErrNotRegular, key, fifo)
+	err = s.Put(ctx, key, []byte("x"))
+	checkRefused(t, "Put("+key+")", err, ErrNotRegular, key, fifo)
+	_, err = s.Get(ctx, key+"/below")
+	checkRefused(t, "Get("+key+"/below)", err, ErrNotRegular, key+"/below", fifo)
+	keys, err := listAll(t, s, "")
+	if !slices.Equal(keys, []string{"raw/a.json"}) || !errors.Is(err, ErrNotRegular) || !strings.Contains(err.Error(), fifo) {
+		t.Errorf("List(\"\") = %q, %v; want raw/a.json then an error wrapping ErrNotRegular naming %s", keys, err, fifo)
 	}
 }

@@ -1,7 +1,11 @@
 // Package storagetest is the contract suite every storage backend must pass:
 // create-only writes, refused overwrites, missing and invalid keys, ordered
-// listing, concurrent writers of one key, no partly written object ever
-// visible, and cancellation.
+// listing that agrees with Get and Stat, concurrent writers of one key, no
+// partly written object ever visible, and cancellation of writes and reads.
+//
+// It holds only backend-independent behaviour. What one backend adds (the
+// file store's refusal of symlinks and named pipes) is tested with that
+// backend.
 //
 // A backend's test calls Run with a function returning a fresh store. The
 // suite writes under a unique key prefix per subtest, so a backend whose
@@ -249,6 +253,19 @@ func testList(t *testing.T, s storage.Store, p string) {
 			t.Errorf("List(%q) =\n  %q\nwant\n  %q", p+sub, keys, w)
 		}
 	}
+	// List, Stat and Get agree: every listed object can be read, with the
+	// listed size.
+	for _, info := range list(t, s, p) {
+		st, err := s.Stat(t.Context(), info.Key)
+		if err != nil {
+			t.Errorf("List(%q) yields %q but Stat fails: %v", p, info.Key, err)
+		} else if st.Key != info.Key || st.Size != info.Size {
+			t.Errorf("List(%q) yields %q with size %d, Stat says %q with size %d", p, info.Key, info.Size, st.Key, st.Size)
+		}
+		if data, err := s.Get(t.Context(), info.Key); err != nil || int64(len(data)) != info.Size {
+			t.Errorf("List(%q) yields %q with size %d, Get returns %d bytes and %v", p, info.Key, info.Size, len(data), err)
+		}
+	}
 	// Sanity check of the expected order itself: '-' sorts before '/'.
 	if w := want("a/"); !slices.Equal(w, []string{p + "a/1", p + "a/b-x", p + "a/b/c", p + "a/b/d/e", p + "a/bc", p + "a/c"}) {
 		t.Fatalf("suite bug: unexpected expected order %q", w)
@@ -415,6 +432,26 @@ func testCancelledContext(t *testing.T, s storage.Store, p string) {
 	}
 	// The key is still free.
 	put(t, s, key, []byte("stored"))
+	// Reads with a cancelled context fail with the context's error, even for
+	// an object that is there.
+	if data, err := s.Get(ctx, key); !errors.Is(err, context.Canceled) {
+		t.Errorf("Get(%q) with a cancelled context = %q, %v; want an error wrapping context.Canceled", key, data, err)
+	}
+	if info, err := s.Stat(ctx, key); !errors.Is(err, context.Canceled) {
+		t.Errorf("Stat(%q) with a cancelled context = %v, %v; want an error wrapping context.Canceled", key, info, err)
+	}
+	var yielded []string
+	var errs []error
+	for info, err := range s.List(ctx, p) {
+		if err != nil {
+			errs = append(errs, err)
+		} else {
+			yielded = append(yielded, info.Key)
+		}
+	}
+	if len(yielded) != 0 || len(errs) != 1 || !errors.Is(errs[0], context.Canceled) {
+		t.Errorf("List(%q) with a cancelled context yielded keys %q and errors %v; want only one error wrapping context.Canceled", p, yielded, errs)
+	}
 }
 
 func testDescribe(t *testing.T, s storage.Store, _ string) {
