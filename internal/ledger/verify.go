@@ -84,7 +84,7 @@ func Verify(ctx context.Context, st storage.Store, v *evidence.Verifier, opts Ve
 	var order []string
 	for obj, err := range st.List(ctx, opts.Prefix) {
 		if err != nil {
-			return nil, fmt.Errorf("listing %s: %w", opts.Prefix, err)
+			return nil, err // the store names the prefix
 		}
 		rep.Envelopes++
 		l, ok := verifyOne(ctx, st, v, obj.Key, rep)
