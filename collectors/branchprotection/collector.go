@@ -18,11 +18,11 @@ import (
 	"net/http"
 	"slices"
 	"strings"
-	"sync"
 
 	"github.com/changeproof/changeproof/collectors"
 	"github.com/changeproof/changeproof/evidence"
 	"github.com/changeproof/changeproof/internal/githubapi"
+	"github.com/changeproof/changeproof/internal/parallel"
 )
 
 const (
@@ -192,26 +192,9 @@ func (c *Collector) population(ctx context.Context, scope collectors.Scope, fact
 // result is sorted by target, whatever the order the workers finished in.
 func (c *Collector) gather(ctx context.Context, jobs []job, branches []string) []BranchFacts {
 	g := newGatherer(c.gh)
-	results := make([][]BranchFacts, len(jobs))
-	work := make(chan int)
-	var wg sync.WaitGroup
-	for range min(max(c.concurrency, 1), len(jobs)) {
-		wg.Go(func() {
-			for i := range work {
-				results[i] = c.repo(ctx, g, jobs[i], branches)
-			}
-		})
-	}
-feed:
-	for i := range jobs {
-		select {
-		case work <- i:
-		case <-ctx.Done():
-			break feed
-		}
-	}
-	close(work)
-	wg.Wait()
+	results := parallel.Map(ctx, c.concurrency, jobs, func(ctx context.Context, j job) []BranchFacts {
+		return c.repo(ctx, g, j, branches)
+	})
 	out := []BranchFacts{}
 	for _, r := range results {
 		out = append(out, r...)
