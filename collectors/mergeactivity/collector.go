@@ -1,0 +1,588 @@
+// Package mergeactivity collects every change that reached a branch in a
+// window — each pull request merged into it and each commit pushed to it
+// without one — and judges each as of its merge: independently approved on
+// the merged head, CI green, no bypass, emergency changes reviewed within
+// their grace period. It is the population evidence of SOC 2 CC8.1 and
+// ISO/IEC 27001 A.8.32 / A.8.25.
+//
+// The raw facts (facts.go) keep what the API said, byte for byte, with the
+// queries that produced the population, its size and digest; the judgement
+// (evaluate.go) is a pure function of those facts, the policy and the
+// collection time, so an auditor can re-evaluate them (EvaluateFacts).
+package mergeactivity
+
+import (
+	"cmp"
+	"context"
+	_ "embed"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net/http"
+	"slices"
+	"strings"
+	"time"
+
+	"github.com/changeproof/changeproof/collectors"
+	"github.com/changeproof/changeproof/evidence"
+	"github.com/changeproof/changeproof/internal/githubapi"
+	"github.com/changeproof/changeproof/internal/parallel"
+	"github.com/changeproof/changeproof/schedules"
+)
+
+const (
+	// Name is the collector's registered name.
+	Name = "merge-activity"
+	// Version is recorded in the evidence; bump it when the facts or the
+	// judgement change.
+	Version = "1.0.0"
+	// DefaultConcurrency is how many requests are in flight at once.
+	DefaultConcurrency = 4
+	// maxNamed bounds how many changes Result.Incomplete names.
+	maxNamed = 10
+)
+
+// SampleConfig is a commented policy section holding every key and its
+// default.
+//
+//go:embed sample.yaml
+var SampleConfig string
+
+// Collector is the merge-activity collector.
+type Collector struct {
+	gh          *githubapi.Client
+	log         *slog.Logger
+	now         func() time.Time
+	concurrency int
+}
+
+var _ collectors.Collector = (*Collector)(nil)
+
+// New builds the collector.
+func New(d collectors.Deps) collectors.Collector {
+	log := d.Logger
+	if log == nil {
+		log = slog.New(slog.DiscardHandler)
+	}
+	now := d.Now
+	if now == nil {
+		now = time.Now
+	}
+	return &Collector{gh: d.GitHub, log: log.With("collector", Name), now: now, concurrency: DefaultConcurrency}
+}
+
+// Info describes the collector for registration.
+func Info() collectors.Info {
+	return collectors.Info{
+		Name:        Name,
+		Description: "every pull request merged and every direct push to a branch in the window, each judged as of its merge",
+		New:         New,
+	}
+}
+
+// Name implements collectors.Collector.
+func (c *Collector) Name() string { return Name }
+
+// Version implements collectors.Collector.
+func (c *Collector) Version() string { return Version }
+
+// PointInTime implements collectors.PointInTime: the facts are the window's
+// history — what merged in it, judged as of each merge — not a snapshot.
+// (Only whether an emergency change's grace period is over depends on the
+// collection time, which the facts record.)
+func (c *Collector) PointInTime() bool { return false }
+
+// NewPolicy implements collectors.Collector: a *Policy holding the defaults.
+func (c *Collector) NewPolicy() any { return NewPolicy() }
+
+// Validate implements collectors.Collector. It does not touch the network.
+func (c *Collector) Validate(req collectors.Request) error {
+	_, err := validate(req)
+	return err
+}
+
+func validate(req collectors.Request) (*Policy, error) {
+	if err := req.Scope.Validate(); err != nil {
+		return nil, err
+	}
+	for _, r := range req.Scope.Repos {
+		if _, err := collectors.ParseRepo(r.String()); err != nil {
+			return nil, fmt.Errorf("--repo: %w", err)
+		}
+	}
+	if err := req.Window.Validate(); err != nil {
+		return nil, fmt.Errorf("window: %w", err)
+	}
+	p, ok := req.Policy.(*Policy)
+	if !ok || p == nil {
+		return nil, fmt.Errorf("policy: want *mergeactivity.Policy, got %T", req.Policy)
+	}
+	if err := p.Validate(); err != nil {
+		return nil, err
+	}
+	return p, nil
+}
+
+// Collect implements collectors.Collector. A listing GitHub withholds (403,
+// 404) makes that repository's population unknown: a not_verifiable finding
+// and an incomplete result. Any other listing failure, or a cancelled
+// context, fails the collection: a population that may be missing changes
+// is not evidence. A change whose own reads fail is an error finding and
+// makes the result incomplete.
+func (c *Collector) Collect(ctx context.Context, req collectors.Request) (*collectors.Result, error) {
+	p, err := validate(req)
+	if err != nil {
+		return nil, err
+	}
+	if c.gh == nil {
+		return nil, errors.New("merge activity: no GitHub client")
+	}
+	start := c.gh.Stats.Requests()
+	now := c.now().UTC()
+	w := req.Window
+	w.Start, w.End = w.Start.UTC(), w.End.UTC()
+	facts := &Facts{
+		Window: w, CollectedAt: now, LookbackStart: w.Start.Add(-p.grace()),
+		Queries: []githubapi.Query{}, SkippedArchived: []string{}, Repos: []RepoFacts{},
+	}
+	jobs, err := c.population(ctx, req.Scope, facts)
+	if err != nil {
+		return nil, err
+	}
+	run := &run{c: c, g: &gatherer{gh: c.gh}, p: p, facts: facts, branches: req.Scope.Branches}
+	if err := run.collect(ctx, jobs); err != nil {
+		return nil, err
+	}
+	if err := ctx.Err(); err != nil {
+		return nil, fmt.Errorf("merge activity collection interrupted: %w", err)
+	}
+
+	res := &collectors.Result{Facts: facts, Findings: EvaluateFacts(*facts, *p)}
+	res.Targets = []string{}
+	for _, f := range res.Findings {
+		res.Targets = append(res.Targets, f.Target)
+	}
+	slices.Sort(res.Targets)
+	res.Targets = slices.Compact(res.Targets)
+	res.Incomplete = incomplete(facts.Repos)
+	res.Requests = c.gh.Stats.Requests() - start
+	c.log.Info("collected", "repos", len(facts.Repos), "changes", facts.Population.Count,
+		"status", evidence.Overall(res.Findings), "requests", res.Requests)
+	return res, nil
+}
+
+// job is one repository to read.
+type job struct {
+	repo githubapi.RepoInfo
+	// lookup: read the repository first, for its default branch.
+	lookup bool
+}
+
+// population lists the repositories in scope: every non-archived repository
+// of each organisation, then the repositories named, each once.
+func (c *Collector) population(ctx context.Context, scope collectors.Scope, facts *Facts) ([]job, error) {
+	seen := map[string]bool{}
+	var jobs []job
+	for _, org := range uniqueFold(scope.Orgs) {
+		repos, q, err := c.gh.ListOrgRepos(ctx, org)
+		facts.Queries = append(facts.Queries, q)
+		if err != nil {
+			return nil, fmt.Errorf("merge activity: %w", err)
+		}
+		for _, r := range repos {
+			key := strings.ToLower(r.FullName())
+			switch {
+			case seen[key]:
+			case r.Archived:
+				facts.SkippedArchived = append(facts.SkippedArchived, r.FullName())
+			default:
+				seen[key] = true
+				jobs = append(jobs, job{repo: r})
+			}
+		}
+	}
+	for _, r := range scope.Repos {
+		key := strings.ToLower(r.String())
+		if seen[key] {
+			continue
+		}
+		seen[key] = true
+		jobs = append(jobs, job{repo: githubapi.RepoInfo{Owner: r.Owner, Name: r.Name}, lookup: len(scope.Branches) == 0})
+	}
+	slices.SortFunc(facts.SkippedArchived, func(a, b string) int {
+		return cmp.Or(cmp.Compare(strings.ToLower(a), strings.ToLower(b)), cmp.Compare(a, b))
+	})
+	return jobs, nil
+}
+
+// run is one collection's working state.
+type run struct {
+	c        *Collector
+	g        *gatherer
+	p        *Policy
+	facts    *Facts
+	branches []string
+}
+
+// repoRun is one repository's working state.
+type repoRun struct {
+	job     job
+	facts   RepoFacts
+	fatal   error
+	pulls   []pullItem
+	commits map[string][]commitItem
+	// prs are the pull request changes to read, with their listing items.
+	prs   []*ChangeFacts
+	items []pullItem
+	// candidates are the commits no pull request of the listing accounts
+	// for, to ask GitHub about.
+	candidates []candidate
+	window     schedules.Window
+	selection  string
+}
+
+type candidate struct {
+	owner, name string
+	branch      string
+	item        commitItem
+	// index into facts.BranchCommits.
+	index int
+	pulls *Source
+	nums  []int
+	err   error
+}
+
+// collect reads every repository in three rounds, each spread over a
+// bounded pool: the listings, then each pull request's own reads, then the
+// commits no pull request accounts for.
+func (r *run) collect(ctx context.Context, jobs []job) error {
+	n := r.c.concurrency
+	repos := parallel.Map(ctx, n, jobs, r.list)
+	if err := ctx.Err(); err != nil {
+		return fmt.Errorf("merge activity collection interrupted: %w", err)
+	}
+	var errs []error
+	for _, rr := range repos {
+		if rr.fatal != nil {
+			errs = append(errs, rr.fatal)
+		}
+	}
+	if err := errors.Join(errs...); err != nil {
+		return fmt.Errorf("merge activity: the population is not known: %w", err)
+	}
+
+	type pullJob struct {
+		rr *repoRun
+		i  int
+	}
+	var pulls []pullJob
+	for _, rr := range repos {
+		for i := range rr.prs {
+			pulls = append(pulls, pullJob{rr, i})
+		}
+	}
+	parallel.Map(ctx, n, pulls, func(ctx context.Context, j pullJob) struct{} {
+		r.g.readPull(ctx, j.rr.job.repo.Owner, j.rr.job.repo.Name, j.rr.prs[j.i], j.rr.items[j.i])
+		return struct{}{}
+	})
+	if err := ctx.Err(); err != nil {
+		return fmt.Errorf("merge activity collection interrupted: %w", err)
+	}
+
+	var commits []*candidate
+	for _, rr := range repos {
+		rr.classifyCommits()
+		for i := range rr.candidates {
+			commits = append(commits, &rr.candidates[i])
+		}
+	}
+	parallel.Map(ctx, n, commits, func(ctx context.Context, cd *candidate) struct{} {
+		cd.pulls, cd.nums, cd.err = r.g.commitPulls(ctx, cd.owner, cd.name, cd.branch, cd.item.SHA)
+		return struct{}{}
+	})
+	if err := ctx.Err(); err != nil {
+		return fmt.Errorf("merge activity collection interrupted: %w", err)
+	}
+
+	var all []string
+	for _, rr := range repos {
+		rr.finish()
+		r.facts.Repos = append(r.facts.Repos, rr.facts)
+		all = append(all, rr.facts.Population.Items...)
+	}
+	slices.SortFunc(r.facts.Repos, func(a, b RepoFacts) int {
+		return cmp.Or(cmp.Compare(strings.ToLower(a.Repo), strings.ToLower(b.Repo)), cmp.Compare(a.Repo, b.Repo))
+	})
+	r.facts.Population = NewPopulation(all)
+	return nil
+}
+
+// list reads one repository's listings and decides its pull request
+// population.
+func (r *run) list(ctx context.Context, j job) *repoRun {
+	rr := &repoRun{job: j, commits: map[string][]commitItem{}, window: r.facts.Window}
+	info := j.repo
+	rr.facts = RepoFacts{Repo: info.FullName(), Status: RepoRead, Branches: []string{}, Commits: []Listing{},
+		ListedPulls: []ListedPull{}, BranchCommits: []ListedCommit{}, Changes: []ChangeFacts{}}
+	log := r.c.log.With("repo", info.FullName())
+	if j.lookup {
+		got, err := r.c.gh.GetRepo(ctx, info.Owner, info.Name)
+		if err != nil {
+			status := githubapi.HTTPStatus(err)
+			if status == http.StatusNotFound || status == http.StatusForbidden {
+				rr.unreadable(fmt.Sprintf("GET /repos/%s: GitHub answered %d %s; the repository does not exist or the token cannot see it (it needs %s)",
+					info.FullName(), status, githubapi.Message(err), permMetadata))
+				return rr
+			}
+			rr.fatal = err
+			return rr
+		}
+		info = got
+		rr.job.repo = got
+		rr.facts.Repo = got.FullName()
+	}
+	branches := r.branches
+	if len(branches) == 0 {
+		if info.DefaultBranch == "" {
+			rr.fatal = fmt.Errorf("GitHub reported no default branch for %s", info.FullName())
+			return rr
+		}
+		branches = []string{info.DefaultBranch}
+	}
+	rr.facts.Branches = sortedUnique(branches)
+
+	w := r.facts.Window
+	lookback := r.facts.LookbackStart
+	needed := func(updated time.Time) bool { return !updated.Before(w.Start) || updated.After(lookback) }
+	listing, items, err := r.g.listPulls(ctx, info.Owner, info.Name, needed)
+	rr.facts.Pulls = listing
+	if err != nil {
+		var le *listError
+		if errors.As(err, &le) && le.withheld() {
+			rr.unreadable(withheldReason(le.call, permPulls))
+			return rr
+		}
+		rr.fatal = err
+		return rr
+	}
+	log.Debug("listed pull requests", "pages", listing.Pages, "items", listing.Items, "stop", listing.Stop)
+	for _, b := range rr.facts.Branches {
+		l, cs, err := r.g.listCommits(ctx, info.Owner, info.Name, b, w.Start, w.End)
+		rr.facts.Commits = append(rr.facts.Commits, l)
+		if err != nil {
+			var le *listError
+			if errors.As(err, &le) && le.withheld() {
+				rr.unreadable(withheldReason(le.call, permContents))
+				return rr
+			}
+			rr.fatal = err
+			return rr
+		}
+		rr.commits[b] = cs
+	}
+	rr.classifyPulls(items, r.p, w.Start, w.End, lookback)
+	rr.selection = "none: the emergency procedure is off (emergency_label is empty)"
+	if r.p.emergencyEnabled() {
+		rr.selection = fmt.Sprintf("pull requests into %s labelled %q merged in (%s, %s), whose %s grace period was still open at the window start; from the same listing as the window's pull requests, read back to the look-back start",
+			strings.Join(rr.facts.Branches, ", "), r.p.EmergencyLabel, lookback.Format(time.RFC3339), w.Start.Format(time.RFC3339), r.p.EmergencyGrace)
+	}
+	return rr
+}
+
+// unreadable marks the repository's population unknown.
+func (rr *repoRun) unreadable(reason string) {
+	rr.facts.Status, rr.facts.Reason = RepoUnreadable, reason
+	rr.prs, rr.items, rr.commits = nil, nil, map[string][]commitItem{}
+}
+
+// classifyPulls decides, for each listed pull request, whether it is in the
+// window's population, re-examined, or neither and why.
+func (rr *repoRun) classifyPulls(items []pullItem, p *Policy, start, end, lookback time.Time) {
+	seen := map[int]bool{}
+	for _, it := range items {
+		lp := ListedPull{Number: it.Number, Base: it.Base.Ref, UpdatedAt: it.UpdatedAt.UTC(), MergedAt: utcPtr(it.MergedAt)}
+		switch {
+		case seen[it.Number]:
+			// A pull request updated while the listing was paged moves to
+			// the front and can be listed twice.
+			lp.Disposition = PullDuplicate
+		case it.MergedAt == nil:
+			lp.Disposition = PullNotMerged
+		case !slices.Contains(rr.facts.Branches, it.Base.Ref):
+			lp.Disposition = PullOtherBranch
+		case !it.MergedAt.Before(end):
+			lp.Disposition = PullMergedAfter
+		case !it.MergedAt.Before(start):
+			lp.Disposition = PullWindow
+		case it.MergedAt.After(lookback) && p.emergencyEnabled() && it.hasLabel(p.EmergencyLabel):
+			lp.Disposition = PullReexamined
+		default:
+			lp.Disposition = PullMergedBefore
+		}
+		seen[it.Number] = true
+		rr.facts.ListedPulls = append(rr.facts.ListedPulls, lp)
+		if lp.Disposition == PullWindow || lp.Disposition == PullReexamined {
+			pop := InWindow
+			if lp.Disposition == PullReexamined {
+				pop = InReexamined
+			}
+			ch := &ChangeFacts{Kind: KindPull, Repo: rr.facts.Repo, Branch: it.Base.Ref, Population: pop, Number: it.Number}
+			if it.MergeSHA != nil {
+				ch.SHA = *it.MergeSHA
+			}
+			rr.prs = append(rr.prs, ch)
+			rr.items = append(rr.items, it)
+		}
+	}
+	rr.pulls = items
+}
+
+// classifyCommits accounts for each listed commit through the pull requests
+// the listing and their commits give, and leaves the rest as candidates
+// to ask GitHub about.
+func (rr *repoRun) classifyCommits() {
+	if rr.facts.Status != RepoRead {
+		return
+	}
+	type key struct{ branch, sha string }
+	merges := map[key][]int{}
+	for _, it := range rr.pulls {
+		if it.MergedAt != nil && it.MergeSHA != nil && *it.MergeSHA != "" {
+			k := key{it.Base.Ref, *it.MergeSHA}
+			merges[k] = append(merges[k], it.Number)
+		}
+	}
+	prCommits := map[key][]int{}
+	for _, ch := range rr.prs {
+		if ch.PR == nil {
+			continue
+		}
+		for _, c := range ch.PR.Commits {
+			k := key{ch.Branch, c.SHA}
+			prCommits[k] = append(prCommits[k], ch.Number)
+		}
+	}
+	w := rr.window
+	for _, b := range rr.facts.Branches {
+		for _, it := range rr.commits[b] {
+			lc := ListedCommit{SHA: it.SHA, Branch: b, CommittedAt: it.committedAt()}
+			k := key{b, it.SHA}
+			switch {
+			case lc.CommittedAt != nil && !w.Contains(*lc.CommittedAt):
+				// GitHub's until is inclusive; the window's end is not.
+				lc.Disposition = CommitOutOfWindow
+			case len(merges[k]) > 0:
+				lc.Disposition, lc.Pulls = CommitMerge, sortedInts(merges[k])
+			case len(prCommits[k]) > 0:
+				lc.Disposition, lc.Pulls = CommitOfPull, sortedInts(prCommits[k])
+			default:
+				rr.candidates = append(rr.candidates, candidate{owner: rr.job.repo.Owner, name: rr.job.repo.Name,
+					branch: b, item: it, index: len(rr.facts.BranchCommits)})
+			}
+			rr.facts.BranchCommits = append(rr.facts.BranchCommits, lc)
+		}
+	}
+}
+
+// finish turns the candidates into direct pushes, the pull requests into
+// changes, and computes the populations.
+func (rr *repoRun) finish() {
+	if rr.facts.Status != RepoRead {
+		rr.facts.Population = NewPopulation(nil)
+		rr.facts.Reexamined = Reexamined{Population: NewPopulation(nil)}
+		return
+	}
+	for _, cd := range rr.candidates {
+		lc := &rr.facts.BranchCommits[cd.index]
+		switch {
+		case cd.err == nil && cd.pulls != nil && cd.pulls.Status == SourceRead && len(cd.nums) > 0:
+			lc.Disposition, lc.Pulls = CommitAssociated, cd.nums
+			continue
+		case cd.err == nil && cd.pulls != nil && cd.pulls.Status == SourceRead:
+			lc.Disposition = CommitDirectPush
+		default:
+			lc.Disposition = CommitUndecided
+		}
+		ch := ChangeFacts{Kind: KindDirectPush, Repo: rr.facts.Repo, Branch: cd.branch, Population: InWindow,
+			SHA: cd.item.SHA, Commit: cd.item.raw, CommitPulls: cd.pulls}
+		if cd.err != nil {
+			ch.Error = strings.ReplaceAll(fmt.Sprintf("asking GitHub which pull request brought commit %s of %s: %v", shortSHA(cd.item.SHA), rr.facts.Repo, cd.err), "\n", "; ")
+		} else {
+			ch.Push = pushView(cd.item, cd.pulls)
+		}
+		rr.facts.Changes = append(rr.facts.Changes, ch)
+	}
+	for _, ch := range rr.prs {
+		rr.facts.Changes = append(rr.facts.Changes, *ch)
+	}
+	slices.SortFunc(rr.facts.Changes, func(a, b ChangeFacts) int {
+		return cmp.Or(cmp.Compare(a.Branch, b.Branch), a.when().Compare(b.when()), cmp.Compare(a.Target(), b.Target()), cmp.Compare(a.SHA, b.SHA))
+	})
+	var window, again []string
+	for _, ch := range rr.facts.Changes {
+		if ch.Population == InReexamined {
+			again = append(again, PopulationItem(ch))
+		} else {
+			window = append(window, PopulationItem(ch))
+		}
+	}
+	rr.facts.Population = NewPopulation(window)
+	rr.facts.Reexamined = Reexamined{Population: NewPopulation(again), Query: rr.facts.Pulls, Selection: rr.selection}
+}
+
+// incomplete names the repositories whose population is unknown and the
+// changes that could not be collected, or "".
+func incomplete(repos []RepoFacts) string {
+	var unknown, failed []string
+	total := 0
+	for _, r := range repos {
+		if r.Status != RepoRead {
+			unknown = append(unknown, r.Repo)
+			continue
+		}
+		total += len(r.Changes)
+		for _, c := range r.Changes {
+			if c.Error != "" {
+				failed = append(failed, strings.TrimPrefix(c.Target(), "github.com/"))
+			}
+		}
+	}
+	var parts []string
+	if len(unknown) > 0 {
+		parts = append(parts, "population unknown for "+named(unknown))
+	}
+	if len(failed) > 0 {
+		parts = append(parts, fmt.Sprintf("%d of %d changes could not be collected: %s", len(failed), total, named(failed)))
+	}
+	return strings.Join(parts, "; ")
+}
+
+// named lists names, at most maxNamed of them.
+func named(names []string) string {
+	shown := names[:min(len(names), maxNamed)]
+	s := strings.Join(shown, ", ")
+	if more := len(names) - len(shown); more > 0 {
+		s += fmt.Sprintf(" and %d more", more)
+	}
+	return s
+}
+
+// uniqueFold sorts names and drops case-insensitive duplicates, keeping the
+// first spelling.
+func uniqueFold(names []string) []string {
+	out := slices.Clone(names)
+	slices.SortStableFunc(out, func(a, b string) int { return cmp.Compare(strings.ToLower(a), strings.ToLower(b)) })
+	return slices.CompactFunc(out, strings.EqualFold)
+}
+
+func sortedUnique(s []string) []string {
+	out := slices.Clone(s)
+	slices.Sort(out)
+	return slices.Compact(out)
+}
+
+func sortedInts(s []int) []int {
+	out := slices.Clone(s)
+	slices.Sort(out)
+	return slices.Compact(out)
+}

@@ -1,0 +1,493 @@
+package mergeactivity
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"net/http"
+	"net/url"
+	"slices"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/google/go-github/v62/github"
+
+	"github.com/changeproof/changeproof/internal/githubapi"
+)
+
+const (
+	// perPage is the page size asked for everywhere: GitHub's maximum.
+	perPage = 100
+	// maxListingPages bounds a population listing against a Link header
+	// that never ends (a million pull requests).
+	maxListingPages = 10000
+	// maxSourcePages bounds the pages of one change's reviews, commits or
+	// checks.
+	maxSourcePages = 100
+	// bodyExcerpt bounds how much of a malformed body is kept in the facts.
+	bodyExcerpt = 2048
+)
+
+// Permissions a fine-grained token needs, named in not_verifiable reasons.
+const (
+	permPulls    = `"Pull requests: read"`
+	permContents = `"Contents: read"`
+	permChecks   = `"Checks: read"`
+	permStatuses = `"Commit statuses: read"`
+	permMetadata = `"Metadata: read"`
+)
+
+// gatherer reads from GitHub. Safe for concurrent use.
+type gatherer struct {
+	gh *githubapi.Client
+}
+
+// get sends GET path (relative to the API root, with its query) and records
+// the call. The body of a 2xx response is kept exactly as received; a body
+// that is not JSON is an error.
+func (g *gatherer) get(ctx context.Context, path string) (Call, *github.Response, error) {
+	call := Call{Request: "GET /" + path}
+	req, err := g.gh.NewRequest(http.MethodGet, path, nil)
+	if err != nil {
+		call.Message = err.Error()
+		return call, nil, &callError{call: call, err: err}
+	}
+	var buf bytes.Buffer
+	resp, err := g.gh.Do(ctx, req, &buf)
+	if resp != nil && resp.Response != nil {
+		call.HTTPStatus = resp.StatusCode
+	}
+	if err != nil {
+		if s := githubapi.HTTPStatus(err); s != 0 {
+			call.HTTPStatus = s
+		}
+		call.Message = githubapi.Message(err)
+		if call.Message == "" && call.HTTPStatus == 0 {
+			call.Message = err.Error()
+		}
+		if reset, ok := notSent(err); ok {
+			call.HTTPStatus = 0
+			call.Message = "not sent: the rate limit is exhausted until " + reset.UTC().Format(time.RFC3339)
+		}
+		return call, resp, &callError{call: call, err: err}
+	}
+	if !json.Valid(buf.Bytes()) {
+		call.InvalidBody = excerpt(buf.String())
+		return call, resp, &callError{call: call, err: errInvalidJSON}
+	}
+	call.Body = buf.Bytes()
+	return call, resp, nil
+}
+
+var errInvalidJSON = errors.New("response is not valid JSON")
+
+// callError is a failed call. Its message names the request, the status and
+// GitHub's message, but not the API host, so facts stay comparable.
+type callError struct {
+	call Call
+	err  error
+}
+
+func (e *callError) Error() string {
+	switch {
+	case e.call.InvalidBody != "":
+		return fmt.Sprintf("%s: HTTP %d: %v", e.call.Request, e.call.HTTPStatus, e.err)
+	case e.call.HTTPStatus != 0 && e.call.Message != "":
+		return fmt.Sprintf("%s: HTTP %d %s: %s", e.call.Request, e.call.HTTPStatus, http.StatusText(e.call.HTTPStatus), e.call.Message)
+	case e.call.HTTPStatus != 0:
+		return fmt.Sprintf("%s: HTTP %d %s", e.call.Request, e.call.HTTPStatus, http.StatusText(e.call.HTTPStatus))
+	case e.call.Message != "":
+		return fmt.Sprintf("%s: %s", e.call.Request, e.call.Message)
+	}
+	return fmt.Sprintf("%s: %v", e.call.Request, e.err)
+}
+
+func (e *callError) Unwrap() error { return e.err }
+
+// notSent reports a request go-github refused to send because an earlier
+// response exhausted the rate limit, and when the limit resets.
+func notSent(err error) (time.Time, bool) {
+	var rl *github.RateLimitError
+	if errors.As(err, &rl) && strings.HasSuffix(rl.Message, "not making remote request.") {
+		return rl.Rate.Reset.Time, true
+	}
+	return time.Time{}, false
+}
+
+// withheld reports a failed call by which GitHub declined to say: 403 or
+// 404. A rate limit is not that, whatever its 403: it is an error.
+func withheld(call Call, err error) bool {
+	var rl *github.RateLimitError
+	var ab *github.AbuseRateLimitError
+	if errors.As(err, &rl) || errors.As(err, &ab) {
+		return false
+	}
+	return call.HTTPStatus == http.StatusNotFound || call.HTTPStatus == http.StatusForbidden
+}
+
+// withheldReason says what GitHub answered and which permission the token
+// needs.
+func withheldReason(call Call, perm string) string {
+	msg := strconv.Itoa(call.HTTPStatus)
+	if call.Message != "" {
+		msg += " " + call.Message
+	}
+	return fmt.Sprintf("%s: GitHub answered %s; the token needs %s", call.Request, msg, perm)
+}
+
+// source reads every page of path (which carries a query) into a Source. A
+// 403 or 404 leaves the source unknown, without error.
+func (g *gatherer) source(ctx context.Context, path string) (*Source, error) {
+	src := &Source{Pages: []Call{}}
+	for page := 1; ; {
+		p := path
+		if page > 1 {
+			p += "&page=" + strconv.Itoa(page)
+		}
+		call, resp, err := g.get(ctx, p)
+		src.Pages = append(src.Pages, call)
+		if err != nil {
+			if withheld(call, err) {
+				src.Status = SourceUnknown
+				return src, nil
+			}
+			src.Status = SourceError
+			return src, err
+		}
+		next := resp.NextPage
+		if next == 0 {
+			break
+		}
+		if next <= page || len(src.Pages) >= maxSourcePages {
+			src.Status = SourceError
+			return src, fmt.Errorf("GET /%s: pagination does not end (next page %d after page %d)", path, next, page)
+		}
+		page = next
+	}
+	src.Status = SourceRead
+	return src, nil
+}
+
+// listError is a failed population listing.
+type listError struct {
+	call Call
+	err  error
+}
+
+func (e *listError) Error() string { return e.err.Error() }
+func (e *listError) Unwrap() error { return e.err }
+
+// withheld reports a listing GitHub would not show (403, 404).
+func (e *listError) withheld() bool { return withheld(e.call, e.err) }
+
+// userJSON is a GitHub account in a payload.
+type userJSON struct {
+	Login string `json:"login"`
+	Type  string `json:"type"`
+}
+
+func (u *userJSON) actor() Actor {
+	if u == nil {
+		return Actor{}
+	}
+	return Actor{Login: u.Login, Type: u.Type}
+}
+
+// pullItem is what the collection reads of a pull request payload (a
+// listing item or the pull request itself).
+type pullItem struct {
+	raw       json.RawMessage
+	Number    int         `json:"number"`
+	State     string      `json:"state"`
+	Title     string      `json:"title"`
+	User      *userJSON   `json:"user"`
+	UpdatedAt *time.Time  `json:"updated_at"`
+	MergedAt  *time.Time  `json:"merged_at"`
+	MergeSHA  *string     `json:"merge_commit_sha"`
+	MergedBy  *userJSON   `json:"merged_by"`
+	Commits   *int        `json:"commits"`
+	Labels    []labelJSON `json:"labels"`
+	Head      struct {
+		SHA string `json:"sha"`
+	} `json:"head"`
+	Base struct {
+		Ref string `json:"ref"`
+	} `json:"base"`
+}
+
+func (p pullItem) labels() []string {
+	out := make([]string, 0, len(p.Labels))
+	for _, l := range p.Labels {
+		out = append(out, l.Name)
+	}
+	return out
+}
+
+func (p pullItem) hasLabel(name string) bool {
+	return name != "" && slices.ContainsFunc(p.Labels, func(l labelJSON) bool { return strings.EqualFold(l.Name, name) })
+}
+
+type labelJSON struct {
+	Name string `json:"name"`
+}
+
+// parsePullItems parses a page of pull requests, keeping each item's bytes.
+func parsePullItems(body []byte) ([]pullItem, error) {
+	var raws []json.RawMessage
+	if err := json.Unmarshal(body, &raws); err != nil {
+		return nil, err
+	}
+	items := make([]pullItem, 0, len(raws))
+	for i, r := range raws {
+		var it pullItem
+		if err := json.Unmarshal(r, &it); err != nil {
+			return nil, fmt.Errorf("item %d: %w", i, err)
+		}
+		if it.Number <= 0 {
+			return nil, fmt.Errorf("item %d: no pull request number", i)
+		}
+		it.raw = r
+		items = append(items, it)
+	}
+	return items, nil
+}
+
+// pathQuery builds a request path with its query sorted, for stable request
+// strings.
+func pathQuery(path string, params map[string]string) string {
+	v := url.Values{}
+	for k, val := range params {
+		v.Set(k, val)
+	}
+	return path + "?" + v.Encode()
+}
+
+// listPulls lists the repository's closed pull requests, most recently
+// updated first, and stops paging at the first page holding one last updated
+// before needed returns false for: every pull request merged later was
+// updated later, so the rest cannot matter.
+func (g *gatherer) listPulls(ctx context.Context, owner, name string, needed func(updated time.Time) bool) (*Listing, []pullItem, error) {
+	params := map[string]string{"state": "closed", "sort": "updated", "direction": "desc", "per_page": strconv.Itoa(perPage)}
+	l := &Listing{Query: githubapi.Query{Endpoint: fmt.Sprintf("GET /repos/%s/%s/pulls", owner, name), Params: params}}
+	base := pathQuery(fmt.Sprintf("repos/%s/%s/pulls", esc(owner), esc(name)), params)
+	var out []pullItem
+	for page := 1; ; {
+		path := base
+		if page > 1 {
+			path += "&page=" + strconv.Itoa(page)
+		}
+		call, resp, err := g.get(ctx, path)
+		if err != nil {
+			return l, nil, &listError{call: call, err: fmt.Errorf("listing pull requests of %s/%s (page %d): %w", owner, name, page, err)}
+		}
+		l.Pages++
+		items, err := parsePullItems(call.Body)
+		if err != nil {
+			return l, nil, &listError{call: call, err: fmt.Errorf("parsing pull requests of %s/%s (page %d): %w", owner, name, page, err)}
+		}
+		l.Items += len(items)
+		out = append(out, items...)
+		for _, it := range items {
+			if it.UpdatedAt == nil {
+				return l, nil, &listError{call: call, err: fmt.Errorf("parsing pull requests of %s/%s (page %d): #%d has no updated_at", owner, name, page, it.Number)}
+			}
+		}
+		if i := slices.IndexFunc(items, func(it pullItem) bool { return !needed(*it.UpdatedAt) }); i >= 0 {
+			l.Stop = fmt.Sprintf("stopped after page %d: #%d was last updated at %s, before the look-back start; the pull requests after it were updated earlier",
+				page, items[i].Number, items[i].UpdatedAt.UTC().Format(time.RFC3339))
+			return l, out, nil
+		}
+		next := resp.NextPage
+		if next == 0 {
+			l.Stop = fmt.Sprintf("last page (%d)", page)
+			return l, out, nil
+		}
+		if next <= page || l.Pages >= maxListingPages {
+			return l, nil, &listError{call: call, err: fmt.Errorf("listing pull requests of %s/%s: pagination does not end (next page %d after page %d)", owner, name, next, page)}
+		}
+		page = next
+	}
+}
+
+// commitItem is what the collection reads of a commit payload.
+type commitItem struct {
+	raw    json.RawMessage
+	SHA    string `json:"sha"`
+	Commit struct {
+		Message   string    `json:"message"`
+		Author    *gitActor `json:"author"`
+		Committer *gitActor `json:"committer"`
+	} `json:"commit"`
+	Author    *userJSON `json:"author"`
+	Committer *userJSON `json:"committer"`
+}
+
+type gitActor struct {
+	Date *time.Time `json:"date"`
+}
+
+func (c commitItem) committedAt() *time.Time {
+	if c.Commit.Committer == nil || c.Commit.Committer.Date == nil {
+		return nil
+	}
+	t := c.Commit.Committer.Date.UTC()
+	return &t
+}
+
+func parseCommitItems(body []byte) ([]commitItem, error) {
+	var raws []json.RawMessage
+	if err := json.Unmarshal(body, &raws); err != nil {
+		return nil, err
+	}
+	items := make([]commitItem, 0, len(raws))
+	for i, r := range raws {
+		var it commitItem
+		if err := json.Unmarshal(r, &it); err != nil {
+			return nil, fmt.Errorf("item %d: %w", i, err)
+		}
+		if it.SHA == "" {
+			return nil, fmt.Errorf("item %d: no sha", i)
+		}
+		it.raw = r
+		items = append(items, it)
+	}
+	return items, nil
+}
+
+// listCommits lists the commits on branch dated in the window, every page.
+func (g *gatherer) listCommits(ctx context.Context, owner, name, branch string, since, until time.Time) (Listing, []commitItem, error) {
+	params := map[string]string{
+		"sha": branch, "since": since.UTC().Format(time.RFC3339), "until": until.UTC().Format(time.RFC3339),
+		"per_page": strconv.Itoa(perPage),
+	}
+	l := Listing{Query: githubapi.Query{Endpoint: fmt.Sprintf("GET /repos/%s/%s/commits", owner, name), Params: params}}
+	base := pathQuery(fmt.Sprintf("repos/%s/%s/commits", esc(owner), esc(name)), params)
+	var out []commitItem
+	for page := 1; ; {
+		path := base
+		if page > 1 {
+			path += "&page=" + strconv.Itoa(page)
+		}
+		call, resp, err := g.get(ctx, path)
+		if err != nil {
+			return l, nil, &listError{call: call, err: fmt.Errorf("listing commits of %s/%s@%s (page %d): %w", owner, name, branch, page, err)}
+		}
+		l.Pages++
+		items, err := parseCommitItems(call.Body)
+		if err != nil {
+			return l, nil, &listError{call: call, err: fmt.Errorf("parsing commits of %s/%s@%s (page %d): %w", owner, name, branch, page, err)}
+		}
+		l.Items += len(items)
+		out = append(out, items...)
+		next := resp.NextPage
+		if next == 0 {
+			l.Stop = fmt.Sprintf("last page (%d)", page)
+			return l, out, nil
+		}
+		if next <= page || l.Pages >= maxListingPages {
+			return l, nil, &listError{call: call, err: fmt.Errorf("listing commits of %s/%s@%s: pagination does not end (next page %d after page %d)", owner, name, branch, next, page)}
+		}
+		page = next
+	}
+}
+
+// readPull reads one merged pull request's own facts: the pull request (for
+// merged_by), its reviews and commits, and the check runs and combined
+// status of its merged head. A call GitHub withholds (403, 404) leaves that
+// source unknown; any other failure stops the change's reads and makes it an
+// error.
+func (g *gatherer) readPull(ctx context.Context, owner, name string, ch *ChangeFacts, item pullItem) {
+	fail := func(err error) {
+		ch.Error = strings.ReplaceAll(err.Error(), "\n", "; ")
+		ch.Listed = item.raw
+	}
+	base := fmt.Sprintf("repos/%s/%s/pulls/%d", esc(owner), esc(name), item.Number)
+	call, _, err := g.get(ctx, base)
+	ch.Pull = &call
+	if err != nil && !withheld(call, err) {
+		fail(fmt.Errorf("reading pull request %s/%s#%d: %w", owner, name, item.Number, err))
+		return
+	}
+	if err != nil {
+		// The listing item stands in for the pull request.
+		ch.Listed = item.raw
+	}
+	head := item.Head.SHA
+	if head == "" {
+		fail(fmt.Errorf("pull request %s/%s#%d: the listing gives no head sha", owner, name, item.Number))
+		return
+	}
+	reads := []struct {
+		dst  **Source
+		path string
+		what string
+	}{
+		{&ch.Reviews, base + "/reviews?per_page=100", "reviews"},
+		{&ch.Commits, base + "/commits?per_page=100", "commits"},
+		{&ch.CheckRuns, fmt.Sprintf("repos/%s/%s/commits/%s/check-runs?filter=all&per_page=100", esc(owner), esc(name), esc(head)), "check runs of the merged head"},
+		{&ch.Status, fmt.Sprintf("repos/%s/%s/commits/%s/status?per_page=100", esc(owner), esc(name), esc(head)), "combined status of the merged head"},
+	}
+	for _, r := range reads {
+		src, err := g.source(ctx, r.path)
+		*r.dst = src
+		if err != nil {
+			fail(fmt.Errorf("reading %s of %s/%s#%d: %w", r.what, owner, name, item.Number, err))
+			return
+		}
+	}
+	view, err := pullView(item, ch)
+	if err != nil {
+		fail(fmt.Errorf("pull request %s/%s#%d: %w", owner, name, item.Number, err))
+		return
+	}
+	ch.PR = view
+}
+
+// commitPulls asks GitHub which pull requests brought a commit, and returns
+// those merged into branch. For a commit on the default branch GitHub
+// returns the merged pull request that introduced it; on another branch,
+// the merged and open pull requests containing it.
+func (g *gatherer) commitPulls(ctx context.Context, owner, name, branch, sha string) (*Source, []int, error) {
+	path := fmt.Sprintf("repos/%s/%s/commits/%s/pulls?per_page=100", esc(owner), esc(name), esc(sha))
+	src, err := g.source(ctx, path)
+	if err != nil || src.Status != SourceRead {
+		return src, nil, err
+	}
+	var nums []int
+	for i, call := range src.Pages {
+		items, err := parsePullItems(call.Body)
+		if err != nil {
+			src.Status = SourceError
+			return src, nil, fmt.Errorf("parsing the pull requests of commit %s in %s/%s (page %d): %w", sha, owner, name, i+1, err)
+		}
+		for _, it := range items {
+			if it.MergedAt != nil && it.Base.Ref == branch {
+				nums = append(nums, it.Number)
+			}
+		}
+	}
+	slices.Sort(nums)
+	return src, slices.Compact(nums), nil
+}
+
+func esc(s string) string { return url.PathEscape(s) }
+
+func itoa(n int) string { return strconv.Itoa(n) }
+
+func excerpt(s string) string {
+	if len(s) <= bodyExcerpt {
+		return s
+	}
+	return strings.ToValidUTF8(s[:bodyExcerpt], "") + "…"
+}
+
+// shortSHA is the first 12 characters of a sha.
+func shortSHA(s string) string {
+	if len(s) > 12 {
+		return s[:12]
+	}
+	return s
+}
