@@ -18,7 +18,8 @@ build:
 	$(GO) build -trimpath -o $(BIN)/ghfake ./internal/cmd/ghfake
 
 ## demo: a local fake GitHub serving testdata/github/sample-org, the
-## branch-protection collector into ./evidence-demo, then verification.
+## branch-protection and merge-activity collectors into ./evidence-demo,
+## then verification.
 demo: build
 	./scripts/demo.sh
 

@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # The demo behind `make demo`: a fake GitHub on 127.0.0.1 serving the bundled
-# sample organisation "acme", the branch-protection collector writing signed
-# evidence to ./evidence-demo, and verification of everything stored there.
+# sample organisation "acme", the branch-protection and merge-activity
+# collectors writing signed evidence to ./evidence-demo, and verification of
+# everything stored there.
 # Run again to append to the same hash chain.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -12,16 +13,24 @@ store=evidence-demo
 mkdir -p "$state"
 rm -f "$state/ghfake.url"
 
-"$bin/ghfake" --fixture testdata/github/sample-org --addr 127.0.0.1:0 --url-file "$state/ghfake.url" &
-fake=$!
-trap 'kill "$fake" 2>/dev/null || true; wait "$fake" 2>/dev/null || true' EXIT
-
-for _ in $(seq 1 100); do
-  [ -s "$state/ghfake.url" ] && break
-  kill -0 "$fake" 2>/dev/null || { echo "demo: the fake GitHub did not start" >&2; exit 2; }
-  sleep 0.1
-done
-[ -s "$state/ghfake.url" ] || { echo "demo: the fake GitHub did not report its address within 10s" >&2; exit 2; }
+# A fixed port keeps the evidence's source URL, and so its hash chain, the
+# same from one demo run to the next; if it is taken, any free port will do
+# (the run then starts a new chain).
+start_fake() {
+  rm -f "$state/ghfake.url"
+  "$bin/ghfake" --fixture testdata/github/sample-org --addr "127.0.0.1:$1" --url-file "$state/ghfake.url" &
+  fake=$!
+  for _ in $(seq 1 100); do
+    [ -s "$state/ghfake.url" ] && return 0
+    kill -0 "$fake" 2>/dev/null || return 1
+    sleep 0.1
+  done
+  return 1
+}
+fake=
+trap '[ -n "$fake" ] && { kill "$fake" 2>/dev/null || true; wait "$fake" 2>/dev/null || true; }' EXIT
+start_fake "${DEMO_GITHUB_PORT:-48621}" 2>/dev/null || start_fake 0 ||
+  { echo "demo: the fake GitHub did not start" >&2; exit 2; }
 api=$(cat "$state/ghfake.url")
 
 if [ ! -f "$state/signing.key" ]; then
@@ -33,6 +42,16 @@ echo "== changeproof collect branch-protection --org acme  (fake GitHub at $api)
 # A token the fake accepts; it shows up nowhere in output or evidence.
 GITHUB_TOKEN=demo-token-not-a-secret "$bin/changeproof" collect branch-protection \
   --org acme --store "file://$store" --key "$state/signing.key" --github-api-url "$api"
+
+echo
+echo "== changeproof collect merge-activity --repo acme/payments --repo acme/web  (the demo week)"
+# The window is fixed: the sample organisation's merge activity happened in
+# the week of 2026-11-16, and a window relative to now would drift away from
+# it. acme/secret-project is left out: the token may not list its pull
+# requests, which would make the collection incomplete (exit 2).
+GITHUB_TOKEN=demo-token-not-a-secret "$bin/changeproof" collect merge-activity \
+  --repo acme/payments --repo acme/web --from 2026-11-16 --to 2026-11-23 \
+  --store "file://$store" --key "$state/signing.key" --github-api-url "$api"
 
 echo
 echo "== changeproof verify $store --pubkey $state/signing.key.pub"

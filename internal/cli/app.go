@@ -16,6 +16,7 @@ import (
 
 	"github.com/changeproof/changeproof/collectors"
 	"github.com/changeproof/changeproof/collectors/branchprotection"
+	"github.com/changeproof/changeproof/collectors/mergeactivity"
 	"github.com/changeproof/changeproof/storage"
 	"github.com/changeproof/changeproof/storage/file"
 )
@@ -56,6 +57,7 @@ type App struct {
 func DefaultCollectors() *collectors.Registry {
 	r := collectors.NewRegistry()
 	r.Register(branchprotection.Info())
+	r.Register(mergeactivity.Info())
 	return r
 }
 
