@@ -1,7 +1,6 @@
 package branchprotection
 
 import (
-	"bytes"
 	"cmp"
 	"context"
 	"encoding/json"
@@ -13,7 +12,6 @@ import (
 	"strconv"
 	"strings"
 	"sync"
-	"time"
 
 	"github.com/google/go-github/v62/github"
 
@@ -76,20 +74,7 @@ func (b BranchFacts) Target() string {
 }
 
 // Call is one API call and what it returned.
-type Call struct {
-	// Request is the method and path (with query) relative to the API root.
-	Request string `json:"request"`
-	// HTTPStatus is the final status after retries; 0 when there was no
-	// response.
-	HTTPStatus int `json:"http_status"`
-	// Message is GitHub's error message, or the transport error.
-	Message string `json:"message,omitempty"`
-	// Body is a successful response's body as received.
-	Body json.RawMessage `json:"body,omitempty"`
-	// InvalidBody holds a successful response's body that is not JSON
-	// (truncated), which makes the branch an error.
-	InvalidBody string `json:"invalid_body,omitempty"`
-}
+type Call = githubapi.Call
 
 // ClassicFacts are the result of GET
 // /repos/{owner}/{repo}/branches/{branch}/protection.
@@ -228,9 +213,6 @@ func itoa(n int64) string { return strconv.FormatInt(n, 10) }
 // maxRulePages bounds how many pages of branch rules are followed, against a
 // Link header that never ends.
 const maxRulePages = 50
-
-// bodyExcerpt bounds how much of a malformed body is kept in the facts.
-const bodyExcerpt = 2048
 
 // gatherer reads the facts of branches. Safe for concurrent use.
 type gatherer struct {
@@ -371,77 +353,11 @@ func (g *gatherer) ruleset(ctx context.Context, owner, name string, key rulesetK
 	return rf, &doc, nil
 }
 
-// get sends GET path (relative to the API root) and records the call. The
-// body of a 2xx response is kept exactly as received; a body that is not
-// JSON is an error.
+// get sends GET path (relative to the API root, with its query) and records
+// the call; see githubapi.Client.GetRaw.
 func (g *gatherer) get(ctx context.Context, path string) (Call, *github.Response, error) {
-	call := Call{Request: "GET /" + path}
-	req, err := g.gh.NewRequest(http.MethodGet, path, nil)
-	if err != nil {
-		call.Message = err.Error()
-		return call, nil, &callError{call: call, err: err}
-	}
-	var buf bytes.Buffer
-	resp, err := g.gh.Do(ctx, req, &buf)
-	if resp != nil && resp.Response != nil {
-		call.HTTPStatus = resp.StatusCode
-	}
-	if err != nil {
-		if s := githubapi.HTTPStatus(err); s != 0 {
-			call.HTTPStatus = s
-		}
-		call.Message = githubapi.Message(err)
-		if call.Message == "" && call.HTTPStatus == 0 {
-			call.Message = err.Error()
-		}
-		if reset, ok := notSent(err); ok {
-			call.HTTPStatus = 0
-			call.Message = "not sent: the rate limit is exhausted until " + reset.UTC().Format(time.RFC3339)
-		}
-		return call, resp, &callError{call: call, err: err}
-	}
-	if !json.Valid(buf.Bytes()) {
-		call.InvalidBody = excerpt(buf.String())
-		return call, resp, &callError{call: call, err: errInvalidJSON}
-	}
-	call.Body = buf.Bytes()
-	return call, resp, nil
+	return g.gh.GetRaw(ctx, path)
 }
-
-var errInvalidJSON = errors.New("response is not valid JSON")
-
-// callError is a failed call. Its message names the request, the status and
-// GitHub's message, but not the API host, so facts stay comparable.
-type callError struct {
-	call Call
-	err  error
-}
-
-func (e *callError) Error() string {
-	switch {
-	case e.call.InvalidBody != "":
-		return fmt.Sprintf("%s: HTTP %d: %v", e.call.Request, e.call.HTTPStatus, e.err)
-	case e.call.HTTPStatus != 0 && e.call.Message != "":
-		return fmt.Sprintf("%s: HTTP %d %s: %s", e.call.Request, e.call.HTTPStatus, http.StatusText(e.call.HTTPStatus), e.call.Message)
-	case e.call.HTTPStatus != 0:
-		return fmt.Sprintf("%s: HTTP %d %s", e.call.Request, e.call.HTTPStatus, http.StatusText(e.call.HTTPStatus))
-	case e.call.Message != "":
-		return fmt.Sprintf("%s: %s", e.call.Request, e.call.Message)
-	}
-	return fmt.Sprintf("%s: %v", e.call.Request, e.err)
-}
-
-// notSent reports a request go-github refused to send because an earlier
-// response exhausted the rate limit, and when the limit resets.
-func notSent(err error) (time.Time, bool) {
-	var rl *github.RateLimitError
-	if errors.As(err, &rl) && strings.HasSuffix(rl.Message, "not making remote request.") {
-		return rl.Rate.Reset.Time, true
-	}
-	return time.Time{}, false
-}
-
-func (e *callError) Unwrap() error { return e.err }
 
 // withheld reports a failed call by which GitHub declined to say: 403 or
 // 404. A rate limit is not that, whatever its 403: it is an error.
@@ -455,13 +371,6 @@ func withheld(call Call, err error) bool {
 }
 
 func esc(s string) string { return url.PathEscape(s) }
-
-func excerpt(s string) string {
-	if len(s) <= bodyExcerpt {
-		return s
-	}
-	return strings.ToValidUTF8(s[:bodyExcerpt], "") + "…"
-}
 
 // rulesetKey identifies a ruleset within a collection.
 type rulesetKey struct {

@@ -234,20 +234,7 @@ type Source struct {
 }
 
 // Call is one API call and what it returned.
-type Call struct {
-	// Request is the method and path (with query) relative to the API root.
-	Request string `json:"request"`
-	// HTTPStatus is the final status after retries; 0 when there was no
-	// response.
-	HTTPStatus int `json:"http_status"`
-	// Message is GitHub's error message, or the transport error.
-	Message string `json:"message,omitempty"`
-	// Body is a successful response's body as received.
-	Body json.RawMessage `json:"body,omitempty"`
-	// InvalidBody holds a successful response's body that is not JSON
-	// (truncated), which makes the change an error.
-	InvalidBody string `json:"invalid_body,omitempty"`
-}
+type Call = githubapi.Call
 
 // Actor is a GitHub account.
 type Actor struct {

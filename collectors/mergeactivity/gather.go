@@ -1,7 +1,6 @@
 package mergeactivity
 
 import (
-	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
@@ -27,8 +26,6 @@ const (
 	// maxSourcePages bounds the pages of one change's reviews, commits or
 	// checks.
 	maxSourcePages = 100
-	// bodyExcerpt bounds how much of a malformed body is kept in the facts.
-	bodyExcerpt = 2048
 )
 
 // Permissions a fine-grained token needs, named in not_verifiable reasons.
@@ -46,75 +43,9 @@ type gatherer struct {
 }
 
 // get sends GET path (relative to the API root, with its query) and records
-// the call. The body of a 2xx response is kept exactly as received; a body
-// that is not JSON is an error.
+// the call; see githubapi.Client.GetRaw.
 func (g *gatherer) get(ctx context.Context, path string) (Call, *github.Response, error) {
-	call := Call{Request: "GET /" + path}
-	req, err := g.gh.NewRequest(http.MethodGet, path, nil)
-	if err != nil {
-		call.Message = err.Error()
-		return call, nil, &callError{call: call, err: err}
-	}
-	var buf bytes.Buffer
-	resp, err := g.gh.Do(ctx, req, &buf)
-	if resp != nil && resp.Response != nil {
-		call.HTTPStatus = resp.StatusCode
-	}
-	if err != nil {
-		if s := githubapi.HTTPStatus(err); s != 0 {
-			call.HTTPStatus = s
-		}
-		call.Message = githubapi.Message(err)
-		if call.Message == "" && call.HTTPStatus == 0 {
-			call.Message = err.Error()
-		}
-		if reset, ok := notSent(err); ok {
-			call.HTTPStatus = 0
-			call.Message = "not sent: the rate limit is exhausted until " + reset.UTC().Format(time.RFC3339)
-		}
-		return call, resp, &callError{call: call, err: err}
-	}
-	if !json.Valid(buf.Bytes()) {
-		call.InvalidBody = excerpt(buf.String())
-		return call, resp, &callError{call: call, err: errInvalidJSON}
-	}
-	call.Body = buf.Bytes()
-	return call, resp, nil
-}
-
-var errInvalidJSON = errors.New("response is not valid JSON")
-
-// callError is a failed call. Its message names the request, the status and
-// GitHub's message, but not the API host, so facts stay comparable.
-type callError struct {
-	call Call
-	err  error
-}
-
-func (e *callError) Error() string {
-	switch {
-	case e.call.InvalidBody != "":
-		return fmt.Sprintf("%s: HTTP %d: %v", e.call.Request, e.call.HTTPStatus, e.err)
-	case e.call.HTTPStatus != 0 && e.call.Message != "":
-		return fmt.Sprintf("%s: HTTP %d %s: %s", e.call.Request, e.call.HTTPStatus, http.StatusText(e.call.HTTPStatus), e.call.Message)
-	case e.call.HTTPStatus != 0:
-		return fmt.Sprintf("%s: HTTP %d %s", e.call.Request, e.call.HTTPStatus, http.StatusText(e.call.HTTPStatus))
-	case e.call.Message != "":
-		return fmt.Sprintf("%s: %s", e.call.Request, e.call.Message)
-	}
-	return fmt.Sprintf("%s: %v", e.call.Request, e.err)
-}
-
-func (e *callError) Unwrap() error { return e.err }
-
-// notSent reports a request go-github refused to send because an earlier
-// response exhausted the rate limit, and when the limit resets.
-func notSent(err error) (time.Time, bool) {
-	var rl *github.RateLimitError
-	if errors.As(err, &rl) && strings.HasSuffix(rl.Message, "not making remote request.") {
-		return rl.Rate.Reset.Time, true
-	}
-	return time.Time{}, false
+	return g.gh.GetRaw(ctx, path)
 }
 
 // withheld reports a failed call by which GitHub declined to say: 403 or
@@ -476,13 +407,6 @@ func (g *gatherer) commitPulls(ctx context.Context, owner, name, branch, sha str
 func esc(s string) string { return url.PathEscape(s) }
 
 func itoa(n int) string { return strconv.Itoa(n) }
-
-func excerpt(s string) string {
-	if len(s) <= bodyExcerpt {
-		return s
-	}
-	return strings.ToValidUTF8(s[:bodyExcerpt], "") + "…"
-}
 
 // shortSHA is the first 12 characters of a sha.
 func shortSHA(s string) string {
