@@ -58,6 +58,8 @@ func TestSampleOrg(t *testing.T) {
 		"github.com/acme/payments#108":          {evidence.StatusFail, VerdictBypass}, // changes requested after approval, admin merge
 		"github.com/acme/payments@b2c15ce40c5f": {evidence.StatusFail, VerdictDirectPush},
 		"github.com/acme/secret-project@main":   {evidence.StatusNotVerifiable, ""},
+		"github.com/acme/docs@main":             {evidence.StatusPass, VerdictNoChanges},
+		"github.com/acme/legacy@main":           {evidence.StatusPass, VerdictNoChanges},
 		"github.com/acme/web#201":               {evidence.StatusPass, VerdictApproved},   // rebase-merged
 		"github.com/acme/web#202":               {evidence.StatusFail, VerdictBypass},     // admin merge, no approval, red build
 		"github.com/acme/web#203":               {evidence.StatusFail, VerdictBypass},     // Dependabot, same review

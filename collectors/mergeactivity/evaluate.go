@@ -28,6 +28,9 @@ const (
 	// VerdictApproved (pass): independently approved on the merged head,
 	// with green checks, before the merge.
 	VerdictApproved = "approved"
+	// VerdictNoChanges (pass): a repository whose listings were read
+	// completely and hold no change in the window.
+	VerdictNoChanges = "no_changes"
 	// VerdictBotAccepted (pass): a bot's pull request accepted with green
 	// checks under bot_prs: checks_only.
 	VerdictBotAccepted = "bot_accepted"
@@ -145,11 +148,30 @@ func EvaluateFacts(f Facts, p Policy) []evidence.Finding {
 			out = append(out, repoFinding(r))
 			continue
 		}
+		if len(r.Changes) == 0 {
+			out = append(out, quietFinding(r))
+		}
 		for _, c := range r.Changes {
 			out = append(out, Evaluate(c, p, f.CollectedAt))
 		}
 	}
 	return out
+}
+
+// quietFinding records a repository whose listings were read completely and
+// held no change in the window: a verified empty population, which passes.
+// Without it a quiet day would be "nothing checked" (not_verifiable).
+func quietFinding(r RepoFacts) evidence.Finding {
+	f := repoFinding(r)
+	f.Status = evidence.StatusPass
+	f.Verdict = VerdictNoChanges
+	f.Summary = "no change reached " + strings.Join(r.Branches, ", ") + " in the window"
+	f.Checks = []evidence.Check{{
+		Rule:   RulePopulation,
+		Status: evidence.StatusPass,
+		Detail: fmt.Sprintf("the pull request and commit listings were read completely and hold no change in the window (population sha256 %s)", r.Population.SHA256),
+	}}
+	return f
 }
 
 // Evaluate judges one change against the policy as of its merge, at time

@@ -321,3 +321,20 @@ func TestErrorFinding(t *testing.T) {
 		t.Errorf("no facts: %+v", f)
 	}
 }
+
+func TestQuietRepositoryPasses(t *testing.T) {
+	facts := Facts{Repos: []RepoFacts{
+		{Repo: "acme/api", Branches: []string{"main"}, Status: RepoRead, Population: Population{SHA256: "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855"}},
+		{Repo: "acme/secret", Branches: []string{"main"}, Status: "unreadable", Reason: "403"},
+	}}
+	got := EvaluateFacts(facts, DefaultPolicy())
+	if len(got) != 2 {
+		t.Fatalf("findings = %+v", got)
+	}
+	if got[0].Target != "github.com/acme/api@main" || got[0].Status != evidence.StatusPass || got[0].Verdict != VerdictNoChanges {
+		t.Fatalf("quiet repository: %+v", got[0])
+	}
+	if got[1].Status != evidence.StatusNotVerifiable {
+		t.Fatalf("an unreadable repository must not pass: %+v", got[1])
+	}
+}
