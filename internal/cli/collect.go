@@ -102,7 +102,11 @@ A collection that fails (API unreachable, permissions, cancelled) is still
 recorded as signed evidence with status "error" and the reason, and the
 command exits 2.`,
 		Example: `  changeproof collect branch-protection --org acme --key signing.key
-  changeproof collect branch-protection --repo acme/api --branch main --store file:///srv/evidence --key signing.key --output json`,
+  changeproof collect branch-protection --repo acme/api --branch main --store file:///srv/evidence --key signing.key --output json
+  changeproof collect merge-activity --repo acme/api --from 2026-11-01 --to 2026-12-01 --key signing.key --fail-on fail
+
+Each collector's README (collectors/<name>/README.md) lists the endpoints it
+calls, the token permissions it needs and its policy keys.`,
 		Args: func(cmd *cobra.Command, args []string) error {
 			if len(args) != 1 {
 				return fmt.Errorf("want exactly one collector name (known: %s)", strings.Join(app.Collectors.Names(), ", "))
