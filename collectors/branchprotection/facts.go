@@ -265,10 +265,10 @@ func (g *gatherer) classic(ctx context.Context, owner, name, branch string, cf *
 	cf.Call = call
 	switch {
 	case err == nil:
-	case withheld(call, err) && call.HTTPStatus == http.StatusNotFound && call.Message == "Branch not protected":
+	case githubapi.Withheld(call, err) && call.HTTPStatus == http.StatusNotFound && call.Message == "Branch not protected":
 		cf.Status = ClassicNotProtected
 		return nil, nil
-	case withheld(call, err):
+	case githubapi.Withheld(call, err):
 		cf.Status = ClassicUnknown
 		return nil, nil
 	default:
@@ -298,7 +298,7 @@ func (g *gatherer) rules(ctx context.Context, owner, name, branch string, rf *Ru
 		call, resp, err := g.get(ctx, path)
 		rf.Pages = append(rf.Pages, call)
 		if err != nil {
-			if withheld(call, err) {
+			if githubapi.Withheld(call, err) {
 				rf.Status = ReadUnknown
 				return nil, nil
 			}
@@ -334,7 +334,7 @@ func (g *gatherer) ruleset(ctx context.Context, owner, name string, key rulesetK
 	rf.HTTPStatus, rf.Message, rf.Body = call.HTTPStatus, call.Message, call.Body
 	switch {
 	case err == nil:
-	case withheld(call, err):
+	case githubapi.Withheld(call, err):
 		rf.Status = ReadUnknown
 		return rf, nil, nil
 	default:
@@ -357,17 +357,6 @@ func (g *gatherer) ruleset(ctx context.Context, owner, name string, key rulesetK
 // the call; see githubapi.Client.GetRaw.
 func (g *gatherer) get(ctx context.Context, path string) (Call, *github.Response, error) {
 	return g.gh.GetRaw(ctx, path)
-}
-
-// withheld reports a failed call by which GitHub declined to say: 403 or
-// 404. A rate limit is not that, whatever its 403: it is an error.
-func withheld(call Call, err error) bool {
-	var rl *github.RateLimitError
-	var ab *github.AbuseRateLimitError
-	if errors.As(err, &rl) || errors.As(err, &ab) {
-		return false
-	}
-	return call.HTTPStatus == http.StatusNotFound || call.HTTPStatus == http.StatusForbidden
 }
 
 func esc(s string) string { return url.PathEscape(s) }

@@ -3,9 +3,7 @@ package mergeactivity
 import (
 	"context"
 	"encoding/json"
-	"errors"
 	"fmt"
-	"net/http"
 	"net/url"
 	"slices"
 	"strconv"
@@ -48,17 +46,6 @@ func (g *gatherer) get(ctx context.Context, path string) (Call, *github.Response
 	return g.gh.GetRaw(ctx, path)
 }
 
-// withheld reports a failed call by which GitHub declined to say: 403 or
-// 404. A rate limit is not that, whatever its 403: it is an error.
-func withheld(call Call, err error) bool {
-	var rl *github.RateLimitError
-	var ab *github.AbuseRateLimitError
-	if errors.As(err, &rl) || errors.As(err, &ab) {
-		return false
-	}
-	return call.HTTPStatus == http.StatusNotFound || call.HTTPStatus == http.StatusForbidden
-}
-
 // withheldReason says what GitHub answered and which permission the token
 // needs.
 func withheldReason(call Call, perm string) string {
@@ -81,7 +68,7 @@ func (g *gatherer) source(ctx context.Context, path string) (*Source, error) {
 		call, resp, err := g.get(ctx, p)
 		src.Pages = append(src.Pages, call)
 		if err != nil {
-			if withheld(call, err) {
+			if githubapi.Withheld(call, err) {
 				src.Status = SourceUnknown
 				return src, nil
 			}
@@ -112,7 +99,7 @@ func (e *listError) Error() string { return e.err.Error() }
 func (e *listError) Unwrap() error { return e.err }
 
 // withheld reports a listing GitHub would not show (403, 404).
-func (e *listError) withheld() bool { return withheld(e.call, e.err) }
+func (e *listError) withheld() bool { return githubapi.Withheld(e.call, e.err) }
 
 // userJSON is a GitHub account in a payload.
 type userJSON struct {
@@ -338,7 +325,7 @@ func (g *gatherer) readPull(ctx context.Context, owner, name string, ch *ChangeF
 	base := fmt.Sprintf("repos/%s/%s/pulls/%d", esc(owner), esc(name), item.Number)
 	call, _, err := g.get(ctx, base)
 	ch.Pull = &call
-	if err != nil && !withheld(call, err) {
+	if err != nil && !githubapi.Withheld(call, err) {
 		fail(fmt.Errorf("reading pull request %s/%s#%d: %w", owner, name, item.Number, err))
 		return
 	}

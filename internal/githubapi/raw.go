@@ -112,3 +112,16 @@ func excerpt(s string) string {
 	}
 	return strings.ToValidUTF8(s[:bodyExcerpt], "") + "…"
 }
+
+// Withheld reports a failed call by which GitHub declined to say — 403 or
+// 404, which mean "no permission" as often as "absent" — so the fact is
+// unknown (not_verifiable) rather than an error. A rate limit is never that,
+// whatever its 403.
+func Withheld(call Call, err error) bool {
+	var rl *github.RateLimitError
+	var ab *github.AbuseRateLimitError
+	if errors.As(err, &rl) || errors.As(err, &ab) {
+		return false
+	}
+	return call.HTTPStatus == http.StatusNotFound || call.HTTPStatus == http.StatusForbidden
+}
