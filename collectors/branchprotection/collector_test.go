@@ -14,6 +14,7 @@ import (
 	"github.com/changeproof/changeproof/collectors"
 	"github.com/changeproof/changeproof/evidence"
 	"github.com/changeproof/changeproof/internal/ghfake"
+	"github.com/changeproof/changeproof/internal/golden"
 )
 
 const sampleOrg = "../../testdata/github/sample-org"
@@ -97,11 +98,11 @@ func TestDeterministicAcrossConcurrency(t *testing.T) {
 	for _, n := range []int{1, 3, 16} {
 		_, gh := fakeGitHub(t, sampleOrg)
 		res := collect(t, newCollector(t, gh, n), collectors.Scope{Orgs: []string{"acme"}, Branches: []string{"main", "master"}}, NewPolicy())
-		outputs = append(outputs, mustJSON(t, res))
+		outputs = append(outputs, golden.JSON(t, res))
 	}
 	for i := 1; i < len(outputs); i++ {
 		if !bytes.Equal(outputs[0], outputs[i]) {
-			t.Fatalf("results differ between concurrency settings: %s", firstDiff(outputs[0], outputs[i]))
+			t.Fatalf("results differ between concurrency settings: %s", golden.FirstDiff(outputs[0], outputs[i]))
 		}
 	}
 }
@@ -279,7 +280,7 @@ func TestFactsKeepRawBodies(t *testing.T) {
 			t.Errorf("source %s: bypassable = %v, want known false", src.ID, src.Bypassable)
 		}
 	}
-	data := mustJSON(t, facts)
+	data := golden.JSON(t, facts)
 	for _, key := range []string{`"queries"`, `"skipped_archived"`, `"branches"`, `"view"`, `"bypass_actors": []`} {
 		if !bytes.Contains(data, []byte(key)) {
 			t.Errorf("facts JSON lacks %s", key)

@@ -14,6 +14,7 @@ import (
 	"github.com/changeproof/changeproof/evidence"
 	"github.com/changeproof/changeproof/internal/ghfake"
 	"github.com/changeproof/changeproof/internal/githubapi"
+	"github.com/changeproof/changeproof/internal/golden"
 )
 
 var update = flag.Bool("update", false, "rewrite the golden testdata/*/expected.json files")
@@ -46,18 +47,10 @@ func loadCase(t *testing.T, dir string) (goldenCase, *Policy) {
 		t.Fatal(err)
 	}
 	var gc goldenCase
-	dec := json.NewDecoder(bytes.NewReader(data))
-	dec.DisallowUnknownFields()
-	if err := dec.Decode(&gc); err != nil {
-		t.Fatalf("case.json: %v", err)
-	}
+	golden.DecodeStrict(t, "case.json", data, &gc)
 	p := NewPolicy()
 	if len(gc.Policy) > 0 {
-		dec := json.NewDecoder(bytes.NewReader(gc.Policy))
-		dec.DisallowUnknownFields()
-		if err := dec.Decode(p); err != nil {
-			t.Fatalf("case.json policy: %v", err)
-		}
+		golden.DecodeStrict(t, "case.json policy", gc.Policy, p)
 	}
 	return gc, p
 }
@@ -90,24 +83,11 @@ func TestGolden(t *testing.T) {
 			checkRawBodies(t, dir, facts)
 			checkReEvaluation(t, facts, res.Findings, p)
 
-			got := mustJSON(t, goldenResult{
+			got := golden.JSON(t, goldenResult{
 				Targets: res.Targets, Incomplete: res.Incomplete, Queries: facts.Queries,
 				SkippedArchived: facts.SkippedArchived, Requests: normalisedRequests(srv), Findings: res.Findings,
 			})
-			path := filepath.Join(dir, "expected.json")
-			if *update {
-				if err := os.WriteFile(path, got, 0o644); err != nil {
-					t.Fatal(err)
-				}
-				return
-			}
-			want, err := os.ReadFile(path)
-			if err != nil {
-				t.Fatalf("%v (run go test -update to create it)", err)
-			}
-			if !bytes.Equal(want, got) {
-				t.Errorf("%s differs (go test -run TestGolden -update rewrites it), first difference at %s", path, firstDiff(want, got))
-			}
+			golden.Compare(t, filepath.Join(dir, "expected.json"), got, *update, "go test -run TestGolden -update")
 		})
 	}
 }
@@ -166,7 +146,7 @@ func checkReEvaluation(t *testing.T, facts *Facts, findings []evidence.Finding, 
 		again = append(again, Evaluate(bf, *p))
 	}
 	if !slices.EqualFunc(again, findings, findingEqual) {
-		t.Errorf("re-evaluating the serialised facts gives other findings:\n%s\nwant:\n%s", mustJSON(t, again), mustJSON(t, findings))
+		t.Errorf("re-evaluating the serialised facts gives other findings:\n%s\nwant:\n%s", golden.JSON(t, again), golden.JSON(t, findings))
 	}
 }
 

@@ -2,6 +2,7 @@ package branchprotection
 
 import (
 	"encoding/json"
+	"github.com/changeproof/changeproof/internal/golden"
 	"reflect"
 	"strings"
 	"testing"
@@ -359,10 +360,10 @@ func TestEvaluateErrorFacts(t *testing.T) {
 func TestEvaluateDoesNotMutate(t *testing.T) {
 	v := View{Classic: ClassicProtected, Rules: ReadOK, Sources: []Source{classicAdmins}, Settings: fullClassic(true)}
 	bf := branchFacts(v)
-	before := mustJSON(t, bf)
+	before := golden.JSON(t, bf)
 	a := Evaluate(bf, allOptional())
 	b := Evaluate(bf, allOptional())
-	if string(mustJSON(t, bf)) != string(before) {
+	if string(golden.JSON(t, bf)) != string(before) {
 		t.Error("Evaluate changed its facts")
 	}
 	if !findingEqual(a, b) {

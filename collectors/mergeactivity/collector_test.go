@@ -19,6 +19,7 @@ import (
 	"github.com/changeproof/changeproof/collectors"
 	"github.com/changeproof/changeproof/evidence"
 	"github.com/changeproof/changeproof/internal/ghfake"
+	"github.com/changeproof/changeproof/internal/golden"
 	"github.com/changeproof/changeproof/schedules"
 )
 
@@ -115,11 +116,11 @@ func TestDeterministicAcrossConcurrency(t *testing.T) {
 	for _, n := range []int{1, 3, 16} {
 		_, gh := fakeGitHub(t, sampleOrg)
 		res := collect(t, newCollector(t, gh, mustTime(caseNow), n), collectors.Scope{Orgs: []string{"acme"}}, week(), NewPolicy())
-		outputs = append(outputs, mustJSONIndent(t, res))
+		outputs = append(outputs, golden.JSON(t, res))
 	}
 	for i := 1; i < len(outputs); i++ {
 		if !bytes.Equal(outputs[0], outputs[i]) {
-			t.Fatalf("results differ between concurrency settings: %s", firstDiff(outputs[0], outputs[i]))
+			t.Fatalf("results differ between concurrency settings: %s", golden.FirstDiff(outputs[0], outputs[i]))
 		}
 	}
 }

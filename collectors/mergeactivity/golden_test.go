@@ -17,6 +17,7 @@ import (
 	"github.com/changeproof/changeproof/collectors"
 	"github.com/changeproof/changeproof/evidence"
 	"github.com/changeproof/changeproof/internal/ghfake"
+	"github.com/changeproof/changeproof/internal/golden"
 	"github.com/changeproof/changeproof/schedules"
 )
 
@@ -96,7 +97,7 @@ func (c fxCase) files(t testing.TB) map[string][]byte {
 	if c.Policy != "" {
 		gc.Policy = json.RawMessage(c.Policy)
 	}
-	out["case.json"] = mustJSONIndent(t, gc)
+	out["case.json"] = golden.JSON(t, gc)
 	return out
 }
 
@@ -163,7 +164,7 @@ func checkFiles(t *testing.T, dir string, files map[string][]byte, strict bool) 
 			continue
 		}
 		if !bytes.Equal(got, want) {
-			t.Errorf("%s differs from what the fixture code generates (-fixtures rewrites it): %s", filepath.Join(dir, n), firstDiff(want, got))
+			t.Errorf("%s differs from what the fixture code generates (-fixtures rewrites it): %s", filepath.Join(dir, n), golden.FirstDiff(want, got))
 		}
 	}
 	entries, _ := os.ReadDir(dir)
@@ -181,18 +182,10 @@ func loadCase(t *testing.T, dir string) (goldenCase, *Policy) {
 		t.Fatal(err)
 	}
 	var gc goldenCase
-	dec := json.NewDecoder(bytes.NewReader(data))
-	dec.DisallowUnknownFields()
-	if err := dec.Decode(&gc); err != nil {
-		t.Fatalf("case.json: %v", err)
-	}
+	golden.DecodeStrict(t, "case.json", data, &gc)
 	p := NewPolicy()
 	if len(gc.Policy) > 0 {
-		dec := json.NewDecoder(bytes.NewReader(gc.Policy))
-		dec.DisallowUnknownFields()
-		if err := dec.Decode(p); err != nil {
-			t.Fatalf("case.json policy: %v", err)
-		}
+		golden.DecodeStrict(t, "case.json policy", gc.Policy, p)
 	}
 	return gc, p
 }
@@ -226,21 +219,8 @@ func TestGolden(t *testing.T) {
 			checkReEvaluation(t, facts, res.Findings, p)
 			checkPopulation(t, facts)
 
-			got := mustJSONIndent(t, goldenOf(res, srv))
-			path := filepath.Join(dir, "expected.json")
-			if *update {
-				if err := os.WriteFile(path, got, 0o644); err != nil {
-					t.Fatal(err)
-				}
-				return
-			}
-			want, err := os.ReadFile(path)
-			if err != nil {
-				t.Fatalf("%v (run go test -update to create it)", err)
-			}
-			if !bytes.Equal(want, got) {
-				t.Errorf("%s differs (go test -run TestGolden -update rewrites it), first difference at %s", path, firstDiff(want, got))
-			}
+			got := golden.JSON(t, goldenOf(res, srv))
+			golden.Compare(t, filepath.Join(dir, "expected.json"), got, *update, "go test -run TestGolden -update")
 		})
 	}
 }
@@ -335,8 +315,8 @@ func checkReEvaluation(t *testing.T, facts *Facts, findings []evidence.Finding, 
 		t.Fatalf("facts do not deserialise: %v", err)
 	}
 	again := EvaluateFacts(back, *p)
-	if a, b := mustJSONIndent(t, again), mustJSONIndent(t, findings); !bytes.Equal(a, b) {
-		t.Errorf("re-evaluating the serialised facts gives other findings: %s", firstDiff(b, a))
+	if a, b := golden.JSON(t, again), golden.JSON(t, findings); !bytes.Equal(a, b) {
+		t.Errorf("re-evaluating the serialised facts gives other findings: %s", golden.FirstDiff(b, a))
 	}
 }
 

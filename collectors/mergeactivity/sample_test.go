@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/changeproof/changeproof/internal/ghfake"
+	"github.com/changeproof/changeproof/internal/golden"
 )
 
 // sampleActivityDir holds the sample organisation's merge activity bodies.
@@ -177,6 +178,6 @@ func checkSampleRoutes(t *testing.T, generated []ghfake.Route) {
 		return
 	}
 	if !bytes.Equal(data, want) {
-		t.Errorf("%s differs from the generated merge activity routes (-fixtures rewrites them): %s", path, firstDiff(want, data))
+		t.Errorf("%s differs from the generated merge activity routes (-fixtures rewrites them): %s", path, golden.FirstDiff(want, data))
 	}
 }
