@@ -79,6 +79,11 @@ func (s Scope) Validate() error {
 			return fmt.Errorf("--org: %w", err)
 		}
 	}
+	for _, r := range s.Repos {
+		if _, err := ParseRepo(r.String()); err != nil {
+			return fmt.Errorf("--repo: %w", err)
+		}
+	}
 	for _, b := range s.Branches {
 		if err := ValidateBranch(b); err != nil {
 			return fmt.Errorf("--branch: %w", err)

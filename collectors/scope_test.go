@@ -28,3 +28,10 @@ func TestScopeStringIsCanonicalAndUnambiguous(t *testing.T) {
 		t.Fatalf("empty scope: %v", err)
 	}
 }
+
+func TestScopeValidateChecksRepos(t *testing.T) {
+	err := (Scope{Repos: []Repo{{Owner: "acme", Name: "a b"}}}).Validate()
+	if err == nil || !strings.Contains(err.Error(), "--repo") {
+		t.Fatalf("invalid repo in scope: %v", err)
+	}
+}

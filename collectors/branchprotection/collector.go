@@ -95,11 +95,6 @@ func validate(req collectors.Request) (*Policy, error) {
 	if err := req.Scope.Validate(); err != nil {
 		return nil, err
 	}
-	for _, r := range req.Scope.Repos {
-		if _, err := collectors.ParseRepo(r.String()); err != nil {
-			return nil, fmt.Errorf("--repo: %w", err)
-		}
-	}
 	p, ok := req.Policy.(*Policy)
 	if !ok || p == nil {
 		return nil, fmt.Errorf("policy: want *branchprotection.Policy, got %T", req.Policy)

@@ -105,11 +105,6 @@ func validate(req collectors.Request) (*Policy, error) {
 	if err := req.Scope.Validate(); err != nil {
 		return nil, err
 	}
-	for _, r := range req.Scope.Repos {
-		if _, err := collectors.ParseRepo(r.String()); err != nil {
-			return nil, fmt.Errorf("--repo: %w", err)
-		}
-	}
 	if err := req.Window.Validate(); err != nil {
 		return nil, fmt.Errorf("window: %w", err)
 	}
