@@ -3,6 +3,7 @@ package mergeactivity
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"net/url"
 	"slices"
@@ -154,20 +155,31 @@ type labelJSON struct {
 
 // parsePullItems parses a page of pull requests, keeping each item's bytes.
 func parsePullItems(body []byte) ([]pullItem, error) {
+	return parseItems(body, func(it *pullItem, r json.RawMessage) error {
+		if it.Number <= 0 {
+			return errors.New("no pull request number")
+		}
+		it.raw = r
+		return nil
+	})
+}
+
+// parseItems parses a JSON array page item by item; check validates each
+// item and keeps its raw bytes.
+func parseItems[T any](body []byte, check func(*T, json.RawMessage) error) ([]T, error) {
 	var raws []json.RawMessage
 	if err := json.Unmarshal(body, &raws); err != nil {
 		return nil, err
 	}
-	items := make([]pullItem, 0, len(raws))
+	items := make([]T, 0, len(raws))
 	for i, r := range raws {
-		var it pullItem
+		var it T
 		if err := json.Unmarshal(r, &it); err != nil {
 			return nil, fmt.Errorf("item %d: %w", i, err)
 		}
-		if it.Number <= 0 {
-			return nil, fmt.Errorf("item %d: no pull request number", i)
+		if err := check(&it, r); err != nil {
+			return nil, fmt.Errorf("item %d: %w", i, err)
 		}
-		it.raw = r
 		items = append(items, it)
 	}
 	return items, nil
@@ -256,23 +268,13 @@ func (c commitItem) committedAt() *time.Time {
 }
 
 func parseCommitItems(body []byte) ([]commitItem, error) {
-	var raws []json.RawMessage
-	if err := json.Unmarshal(body, &raws); err != nil {
-		return nil, err
-	}
-	items := make([]commitItem, 0, len(raws))
-	for i, r := range raws {
-		var it commitItem
-		if err := json.Unmarshal(r, &it); err != nil {
-			return nil, fmt.Errorf("item %d: %w", i, err)
-		}
+	return parseItems(body, func(it *commitItem, r json.RawMessage) error {
 		if it.SHA == "" {
-			return nil, fmt.Errorf("item %d: no sha", i)
+			return errors.New("no sha")
 		}
 		it.raw = r
-		items = append(items, it)
-	}
-	return items, nil
+		return nil
+	})
 }
 
 // listCommits lists the commits on branch dated in the window, every page.
