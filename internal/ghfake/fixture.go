@@ -19,6 +19,10 @@
 //	   "file": "ruleset-73.json"}
 //	]
 //
+// More routes may sit in DIR/routes.d/*.json (same format, read in name
+// order, file paths still relative to DIR), so each collector's sample data
+// keeps its own route list.
+//
 // method defaults to GET and status to 200; file (relative to the directory)
 // is served byte for byte, so it may hold deliberately malformed JSON; body is
 // inline JSON. Programs may also build a Fixture in memory.
@@ -38,6 +42,9 @@ import (
 
 // RoutesFile is the name of a fixture directory's route list.
 const RoutesFile = "routes.json"
+
+// RoutesDir holds further route lists of a fixture directory.
+const RoutesDir = "routes.d"
 
 // Route is one canned response.
 type Route struct {
@@ -86,8 +93,31 @@ func Load(dir string) (*Fixture, error) {
 			return nil, fmt.Errorf("loading fixture %s: route %d (%s): %w", filepath.Join(dir, RoutesFile), i, f.Routes[i].Path, err)
 		}
 	}
+	extra, err := filepath.Glob(filepath.Join(dir, RoutesDir, "*.json"))
+	if err != nil {
+		return nil, fmt.Errorf("loading fixture %s: %w", dir, err)
+	}
+	slices.Sort(extra)
+	for _, name := range extra {
+		data, err := os.ReadFile(name)
+		if err != nil {
+			return nil, fmt.Errorf("loading fixture: %w", err)
+		}
+		dec := json.NewDecoder(bytes.NewReader(data))
+		dec.DisallowUnknownFields()
+		var routes []Route
+		if err := dec.Decode(&routes); err != nil {
+			return nil, fmt.Errorf("loading fixture %s: %w", name, err)
+		}
+		for i := range routes {
+			if err := routes[i].resolve(dir); err != nil {
+				return nil, fmt.Errorf("loading fixture %s: route %d (%s): %w", name, i, routes[i].Path, err)
+			}
+		}
+		f.Routes = append(f.Routes, routes...)
+	}
 	if err := f.Validate(); err != nil {
-		return nil, fmt.Errorf("loading fixture %s: %w", filepath.Join(dir, RoutesFile), err)
+		return nil, fmt.Errorf("loading fixture %s: %w", dir, err)
 	}
 	return f, nil
 }

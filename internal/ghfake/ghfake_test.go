@@ -300,6 +300,46 @@ func TestLoad(t *testing.T) {
 	}
 }
 
+func TestLoadRoutesDir(t *testing.T) {
+	dir := t.TempDir()
+	if err := os.MkdirAll(filepath.Join(dir, RoutesDir), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	write := func(name, content string) {
+		t.Helper()
+		if err := os.WriteFile(filepath.Join(dir, name), []byte(content), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	write(RoutesFile, `[{"path": "/a", "body": {"n": 1}}]`)
+	write("b.json", `{"n": 2}`)
+	write(filepath.Join(RoutesDir, "20-c.json"), `[{"path": "/c", "body": {"n": 3}}]`)
+	write(filepath.Join(RoutesDir, "10-b.json"), `[{"path": "/b", "file": "b.json"}]`)
+	write(filepath.Join(RoutesDir, "notes.txt"), `not a route list`)
+	f, err := Load(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var paths []string
+	for _, r := range f.Routes {
+		paths = append(paths, r.Path)
+	}
+	if got := strings.Join(paths, " "); got != "/a /b /c" {
+		t.Errorf("routes = %s, want /a /b /c (routes.json, then routes.d in name order)", got)
+	}
+	if string(f.Routes[1].Body) != `{"n": 2}` {
+		t.Errorf("a routes.d file path is not read relative to the fixture directory: %s", f.Routes[1].Body)
+	}
+	write(filepath.Join(RoutesDir, "30-dup.json"), `[{"path": "/a"}]`)
+	if _, err := Load(dir); err == nil || !strings.Contains(err.Error(), "duplicates route 0") {
+		t.Errorf("a route repeated across lists: err = %v", err)
+	}
+	write(filepath.Join(RoutesDir, "30-dup.json"), `[{"path": "/d", "sttaus": 1}]`)
+	if _, err := Load(dir); err == nil || !strings.Contains(err.Error(), "30-dup.json") || !strings.Contains(err.Error(), "unknown field") {
+		t.Errorf("a bad routes.d file is not named: err = %v", err)
+	}
+}
+
 func TestSampleOrgLoads(t *testing.T) {
 	f, err := Load("../../testdata/github/sample-org")
 	if err != nil {
