@@ -102,6 +102,15 @@ func (l *Ledger) Append(ctx context.Context, st *evidence.Statement) (*Entry, er
 	if err != nil {
 		return nil, err
 	}
+	return l.AppendAfter(ctx, st, prev, headAt)
+}
+
+// AppendAfter is Append onto a head read earlier with Head (prev, and the
+// time headAt it was collected): a collection reads its chain's head before
+// it starts, so that a store lost during the collection does not lose the
+// evidence (a spooling store then takes it).
+func (l *Ledger) AppendAfter(ctx context.Context, st *evidence.Statement, prev evidence.Previous, headAt time.Time) (*Entry, error) {
+	p := &st.Predicate
 	if !headAt.IsZero() && !p.CollectedAt.After(headAt) {
 		return nil, fmt.Errorf("the newest evidence of this chain (%s) was collected at %s, not before this collection (%s): the clock went backwards; refusing to break the chain's order",
 			prev.Key, headAt.Format(time.RFC3339Nano), p.CollectedAt.Format(time.RFC3339Nano))

@@ -71,6 +71,18 @@ func (r *Runner) Run(ctx context.Context, c collectors.Collector, req collectors
 	log := r.Logger.With("collector", c.Name(), "scope", p.Scope)
 	out := &Outcome{}
 
+	// The chain's head is read first: the store must answer before any API
+	// budget is spent, and a store lost during the collection no longer
+	// stops the evidence from being written (a spooling store takes it).
+	// It is read even when ctx is already cancelled, so that a cancelled run
+	// is still recorded.
+	hctx, hcancel := context.WithTimeout(context.WithoutCancel(ctx), writeTimeout)
+	prev, headAt, err := r.Ledger.Head(hctx, c.Name(), p.Scope, p.Sources)
+	hcancel()
+	if err != nil {
+		return nil, fmt.Errorf("reading the evidence chain before collecting: %w", err)
+	}
+
 	res, cerr := c.Collect(ctx, req)
 	p.CollectedAt = r.Now().UTC()
 	if cerr == nil && res != nil {
@@ -109,7 +121,7 @@ func (r *Runner) Run(ctx context.Context, c collectors.Collector, req collectors
 		wctx, cancel = context.WithTimeout(context.WithoutCancel(ctx), writeTimeout)
 		defer cancel()
 	}
-	entry, err := r.Ledger.Append(wctx, st)
+	entry, err := r.Ledger.AppendAfter(wctx, st, prev, headAt)
 	if err != nil {
 		if cerr != nil {
 			return nil, fmt.Errorf("%w; and its error evidence could not be stored: %v", cerr, err)
