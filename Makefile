@@ -31,15 +31,21 @@ tools:
 	  if [ "$$(id -u)" = 0 ]; then apt-get update -qq && apt-get install -y -qq openssl >/dev/null; \
 	  else sudo apt-get update -qq && sudo apt-get install -y -qq openssl >/dev/null; fi; }
 
+## versitygw: a real S3 server for the S3/R2 store tests (internal/versitygw),
+## built once from the Go module proxy at a pinned version (about a minute).
+VERSITYGW_VERSION := v1.8.0
+$(BIN)/versitygw:
+	GOBIN=$(abspath $(BIN)) $(GO) install github.com/versity/versitygw/cmd/versitygw@$(VERSITYGW_VERSION)
+
 vet:
 	@unformatted=$$(gofmt -l $$(git ls-files '*.go' 2>/dev/null || find . -name '*.go')); \
 	  if [ -n "$$unformatted" ]; then echo "gofmt needed: $$unformatted"; exit 1; fi
 	$(GO) vet ./...
 
-test: tools vet
+test: tools vet $(BIN)/versitygw
 	$(GO) test $(RACE) -count=1 ./...
 
-bench:
+bench: $(BIN)/versitygw
 	$(GO) test -run '^$$' -bench . -benchmem ./...
 
 clean:

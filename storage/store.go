@@ -2,8 +2,8 @@
 //
 // Evidence is never overwritten or deleted, so the interface has no Delete and
 // Put refuses an existing key. Backends: file:// (the embedded default, package
-// storage/file); S3 and R2 follow. Every backend passes the contract suite in
-// storage/storagetest.
+// storage/file), s3:// and r2:// (package storage/s3). Every backend passes
+// the contract suite in storage/storagetest.
 package storage
 
 import (
@@ -11,6 +11,8 @@ import (
 	"errors"
 	"fmt"
 	"iter"
+	"log/slog"
+	"net/http"
 	"slices"
 	"strings"
 	"time"
@@ -24,6 +26,11 @@ var (
 	ErrNotExist = errors.New("object does not exist")
 	// ErrInvalidKey is returned for a key that breaks the key rules.
 	ErrInvalidKey = errors.New("invalid object key")
+	// ErrUnavailable is wrapped by errors of network stores when the store
+	// could not be reached or refused for a transient reason (a network
+	// failure, a 5xx answer, throttling); the write may be retried. A caller
+	// can keep the data locally and store it later.
+	ErrUnavailable = errors.New("store unavailable (transient; the write may be retried)")
 )
 
 // ObjectInfo describes a stored object.
@@ -61,6 +68,46 @@ type Description struct {
 	WORM bool `json:"worm"`
 	// Protection says how objects are protected, e.g. "read-only files".
 	Protection string `json:"protection"`
+	// Lock says what, in the store, keeps objects immutable; nil for a
+	// store with no lock concept (the file store).
+	Lock *LockInfo `json:"lock,omitempty"`
+}
+
+// Lock kinds, for LockInfo.Kind.
+const (
+	LockNone         = "none"           // the store could lock but this one does not
+	LockS3ObjectLock = "s3-object-lock" // S3 Object Lock retention set on every object
+	LockR2BucketLock = "r2-bucket-lock" // an R2 bucket lock rule covering the store's prefix
+)
+
+// LockInfo records how a store locks what it writes.
+type LockInfo struct {
+	// Kind is LockNone, LockS3ObjectLock or LockR2BucketLock.
+	Kind string `json:"kind"`
+	// Mode is the S3 Object Lock mode set on each object: COMPLIANCE or
+	// GOVERNANCE.
+	Mode string `json:"mode,omitempty"`
+	// RetentionSeconds is the retention the store requires: S3 objects are
+	// locked for this long after they are written; an R2 rule must keep them
+	// at least this long.
+	RetentionSeconds int64 `json:"retentionSeconds,omitempty"`
+	// LegalHold is true when every object also gets an S3 legal hold.
+	LegalHold bool `json:"legalHold,omitempty"`
+	// Rule is the R2 bucket lock rule that covers the store's prefix.
+	Rule *LockRule `json:"rule,omitempty"`
+}
+
+// LockRule is an R2 bucket lock rule as the Cloudflare API reported it.
+type LockRule struct {
+	ID string `json:"id"`
+	// Prefix is the key prefix the rule covers; empty is the whole bucket.
+	Prefix string `json:"prefix"`
+	// Condition is "Age", "Date" or "Indefinite".
+	Condition string `json:"condition"`
+	// MaxAgeSeconds is an Age rule's retention.
+	MaxAgeSeconds int64 `json:"maxAgeSeconds,omitempty"`
+	// Date is a Date rule's end of retention (RFC 3339).
+	Date string `json:"date,omitempty"`
 }
 
 // ValidateKey enforces the key rules shared by every backend: a relative,
@@ -97,10 +144,40 @@ func ValidateKey(key string) error {
 // Opener opens a store from its URL.
 type Opener func(ctx context.Context, url string, opts Options) (Store, error)
 
-// Options are backend-independent settings.
+// Options are store settings. Backends ignore what they have no use for,
+// except where documented.
 type Options struct {
 	// Retention is how long stored objects must stay immutable.
 	Retention time.Duration
+
+	// LockMode is the S3 Object Lock mode set on every object: "COMPLIANCE"
+	// (the default when empty) or "GOVERNANCE". R2 has no modes and refuses
+	// a non-empty LockMode.
+	LockMode string
+	// LegalHold also places an S3 legal hold on every object. R2 refuses it.
+	LegalHold bool
+	// AllowUnlocked lets a network store write to a bucket that does not
+	// lock objects; Describe then reports WORM false.
+	AllowUnlocked bool
+	// ReadOnly opens a store only to read it (verification): a network
+	// store does not refuse a bucket that does not lock objects (Describe
+	// still says whether it does), and Put fails.
+	ReadOnly bool
+	// MaxAttempts is how many times a network store tries a request before
+	// returning a transient failure; 0 means the backend's default.
+	MaxAttempts int
+	// Now is the clock, for retention dates; nil means time.Now.
+	Now func() time.Time
+	// HTTPClient, when set, carries a network store's requests (tests
+	// record or break them through it); nil means the backend's own client.
+	HTTPClient *http.Client
+	// Cloudflare reads the bucket lock rules of r2:// stores: a
+	// *cloudflare.API (github.com/cloudflare/cloudflare-go) or an
+	// s3store.R2Locks. It is typed any so that this package does not depend
+	// on cloudflare-go.
+	Cloudflare any
+	// Logger receives a store's warnings; nil discards them.
+	Logger *slog.Logger
 }
 
 // Registry maps URL schemes to openers. Registration fails loudly.
