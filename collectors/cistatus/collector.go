@@ -1,0 +1,492 @@
+// Package cistatus collects the CI of every commit that landed on a branch
+// in a window — the check runs, commit statuses and GitHub Actions workflow
+// runs on it — and the workflow runs that failed on the branch, and judges
+// them: each landed commit had CI and all of it (or the required checks and
+// workflows) succeeded; each failed run was re-run green on its commit; the
+// repository has CI at all; the share of green commits. It is evidence for
+// SOC 2 CC8.1 and ISO/IEC 27001 A.8.32 / A.8.29 (testing in development and
+// acceptance).
+//
+// The raw facts (facts.go) keep what the API said, byte for byte, with the
+// queries that produced the population; the judgement (evaluate.go) is a
+// pure function of those facts and the policy, so an auditor can
+// re-evaluate them (EvaluateFacts).
+package cistatus
+
+import (
+	"cmp"
+	"context"
+	_ "embed"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net/http"
+	"slices"
+	"strings"
+	"time"
+
+	"github.com/changeproof/changeproof/collectors"
+	"github.com/changeproof/changeproof/evidence"
+	"github.com/changeproof/changeproof/internal/githubapi"
+	"github.com/changeproof/changeproof/internal/parallel"
+)
+
+const (
+	// Name is the collector's registered name.
+	Name = "ci-status"
+	// Version is recorded in the evidence; bump it when the facts or the
+	// judgement change.
+	Version = "1.0.0"
+	// DefaultConcurrency is how many requests are in flight at once.
+	DefaultConcurrency = 4
+	// maxNamed bounds how many targets Result.Incomplete names.
+	maxNamed = 10
+)
+
+// SampleConfig is a commented policy section holding every key and its
+// default.
+//
+//go:embed sample.yaml
+var SampleConfig string
+
+// Collector is the ci-status collector.
+type Collector struct {
+	gh          *githubapi.Client
+	log         *slog.Logger
+	now         func() time.Time
+	concurrency int
+}
+
+var _ collectors.Collector = (*Collector)(nil)
+
+// New builds the collector.
+func New(d collectors.Deps) collectors.Collector {
+	log := d.Logger
+	if log == nil {
+		log = slog.New(slog.DiscardHandler)
+	}
+	now := d.Now
+	if now == nil {
+		now = time.Now
+	}
+	return &Collector{gh: d.GitHub, log: log.With("collector", Name), now: now, concurrency: DefaultConcurrency}
+}
+
+// Info describes the collector for registration.
+func Info() collectors.Info {
+	return collectors.Info{
+		Name:        Name,
+		Description: "the CI of every commit that landed on a branch in the window, and the workflow runs that failed on it",
+		New:         New,
+	}
+}
+
+// Name implements collectors.Collector.
+func (c *Collector) Name() string { return Name }
+
+// Version implements collectors.Collector.
+func (c *Collector) Version() string { return Version }
+
+// PointInTime implements collectors.PointInTime: the facts are the window's
+// history — the commits that landed and the runs created in it. (Their
+// checks are read as they stand at collection time, which the facts
+// record: a check still running then is pending.)
+func (c *Collector) PointInTime() bool { return false }
+
+// NewPolicy implements collectors.Collector: a *Policy holding the defaults.
+func (c *Collector) NewPolicy() any { return NewPolicy() }
+
+// Validate implements collectors.Collector. It does not touch the network.
+func (c *Collector) Validate(req collectors.Request) error {
+	_, err := validate(req)
+	return err
+}
+
+func validate(req collectors.Request) (*Policy, error) {
+	if err := req.Scope.Validate(); err != nil {
+		return nil, err
+	}
+	if err := req.Window.Validate(); err != nil {
+		return nil, fmt.Errorf("window: %w", err)
+	}
+	p, ok := req.Policy.(*Policy)
+	if !ok || p == nil {
+		return nil, fmt.Errorf("policy: want *cistatus.Policy, got %T", req.Policy)
+	}
+	if err := p.Validate(); err != nil {
+		return nil, err
+	}
+	return p, nil
+}
+
+// Collect implements collectors.Collector. A commit or run listing GitHub
+// withholds (403, 404) makes that repository's population unknown: a
+// not_verifiable finding and an incomplete result. Any other listing
+// failure, or a cancelled context, fails the collection. A commit or run
+// whose own reads fail is an error finding and makes the result incomplete.
+func (c *Collector) Collect(ctx context.Context, req collectors.Request) (*collectors.Result, error) {
+	p, err := validate(req)
+	if err != nil {
+		return nil, err
+	}
+	if c.gh == nil {
+		return nil, errors.New("ci status: no GitHub client")
+	}
+	start := c.gh.Stats.Requests()
+	w := req.Window
+	w.Start, w.End = w.Start.UTC(), w.End.UTC()
+	facts := &Facts{Window: w, Queries: []githubapi.Query{}, SkippedArchived: []string{}, Repos: []RepoFacts{}}
+	jobs, err := c.population(ctx, req.Scope, facts)
+	if err != nil {
+		return nil, err
+	}
+	r := &run{c: c, g: &gatherer{gh: c.gh}, p: p, facts: facts, branches: req.Scope.Branches}
+	if err := r.collect(ctx, jobs); err != nil {
+		return nil, err
+	}
+	// The checks are judged as they stood when the last of them was read.
+	facts.CollectedAt = c.now().UTC()
+
+	res := &collectors.Result{Facts: facts, Findings: EvaluateFacts(*facts, *p)}
+	res.Targets = []string{}
+	for _, f := range res.Findings {
+		res.Targets = append(res.Targets, f.Target)
+	}
+	slices.Sort(res.Targets)
+	res.Targets = slices.Compact(res.Targets)
+	res.Incomplete = incomplete(facts.Repos, res.Findings)
+	res.Requests = c.gh.Stats.Requests() - start
+	commits := 0
+	for _, rf := range facts.Repos {
+		commits += len(rf.Commits)
+	}
+	c.log.Info("collected", "repos", len(facts.Repos), "commits", commits,
+		"status", evidence.Overall(res.Findings), "requests", res.Requests)
+	return res, nil
+}
+
+// job is one repository to read.
+type job struct {
+	repo githubapi.RepoInfo
+	// lookup: read the repository first, for its default branch.
+	lookup bool
+}
+
+// population lists the repositories in scope: every non-archived repository
+// of each organisation, then the repositories named, each once.
+func (c *Collector) population(ctx context.Context, scope collectors.Scope, facts *Facts) ([]job, error) {
+	seen := map[string]bool{}
+	var jobs []job
+	for _, org := range uniqueFold(scope.Orgs) {
+		repos, q, err := c.gh.ListOrgRepos(ctx, org)
+		facts.Queries = append(facts.Queries, q)
+		if err != nil {
+			return nil, fmt.Errorf("ci status: %w", err)
+		}
+		for _, r := range repos {
+			key := strings.ToLower(r.FullName())
+			switch {
+			case seen[key]:
+			case r.Archived:
+				facts.SkippedArchived = append(facts.SkippedArchived, r.FullName())
+			default:
+				seen[key] = true
+				jobs = append(jobs, job{repo: r})
+			}
+		}
+	}
+	for _, r := range scope.Repos {
+		key := strings.ToLower(r.String())
+		if seen[key] {
+			continue
+		}
+		seen[key] = true
+		jobs = append(jobs, job{repo: githubapi.RepoInfo{Owner: r.Owner, Name: r.Name}, lookup: len(scope.Branches) == 0})
+	}
+	slices.SortFunc(facts.SkippedArchived, func(a, b string) int {
+		return cmp.Or(cmp.Compare(strings.ToLower(a), strings.ToLower(b)), cmp.Compare(a, b))
+	})
+	return jobs, nil
+}
+
+// run is one collection's working state.
+type run struct {
+	c        *Collector
+	g        *gatherer
+	p        *Policy
+	facts    *Facts
+	branches []string
+}
+
+// repoRun is one repository's working state.
+type repoRun struct {
+	owner, name string
+	facts       RepoFacts
+	fatal       error
+}
+
+// collect reads every repository in three rounds, each spread over a
+// bounded pool: the listings; then each commit's checks and the earlier
+// attempts of re-run runs; then what the listings could not decide (the
+// runs of single commits, the head of branches without visible CI).
+func (r *run) collect(ctx context.Context, jobs []job) error {
+	n := r.c.concurrency
+	interrupted := func() error {
+		if err := ctx.Err(); err != nil {
+			return fmt.Errorf("ci status collection interrupted: %w", err)
+		}
+		return nil
+	}
+	repos := parallel.Map(ctx, n, jobs, r.list)
+	if err := interrupted(); err != nil {
+		return err
+	}
+	var errs []error
+	for _, rr := range repos {
+		if rr.fatal != nil {
+			errs = append(errs, rr.fatal)
+		}
+	}
+	if err := errors.Join(errs...); err != nil {
+		return fmt.Errorf("ci status: the population is not known: %w", err)
+	}
+
+	// Round 2: each commit's checks, each re-run's earlier attempts.
+	var tasks []func(context.Context)
+	for _, rr := range repos {
+		if rr.facts.Status != StatusRead {
+			continue
+		}
+		for i := range rr.facts.Commits {
+			cf := &rr.facts.Commits[i]
+			tasks = append(tasks, func(ctx context.Context) { r.g.readCommit(ctx, rr.owner, rr.name, cf) })
+		}
+		for _, b := range rr.facts.Branches {
+			if b.Runs == nil {
+				continue
+			}
+			for i := range b.Runs.Runs {
+				run := &b.Runs.Runs[i]
+				if !r.facts.Window.Contains(run.CreatedAt) || !r.needsAttempts(*run) {
+					continue
+				}
+				tasks = append(tasks, func(ctx context.Context) {
+					for k := max(1, run.RunAttempt-maxAttempts); k < run.RunAttempt; k++ {
+						run.Attempts = append(run.Attempts, r.g.readAttempt(ctx, rr.owner, rr.name, run.ID, k))
+					}
+				})
+			}
+		}
+	}
+	runTasks(ctx, n, tasks)
+	if err := interrupted(); err != nil {
+		return err
+	}
+
+	// Round 3: lookups and head probes.
+	tasks = nil
+	for _, rr := range repos {
+		if rr.facts.Status != StatusRead {
+			continue
+		}
+		shas := lookupsNeeded(rr.facts, r.p, r.facts.Window)
+		rr.facts.Lookups = make([]Lookup, len(shas))
+		for i, sha := range shas {
+			lk := &rr.facts.Lookups[i]
+			tasks = append(tasks, func(ctx context.Context) { *lk = r.g.lookupRuns(ctx, rr.owner, rr.name, sha) })
+		}
+		if needsProbe(rr.facts) {
+			for i := range rr.facts.Branches {
+				b := &rr.facts.Branches[i]
+				tasks = append(tasks, func(ctx context.Context) { b.Head = r.g.probeHead(ctx, rr.owner, rr.name, b.Branch) })
+			}
+		}
+	}
+	runTasks(ctx, n, tasks)
+	if err := interrupted(); err != nil {
+		return err
+	}
+
+	for _, rr := range repos {
+		r.facts.Repos = append(r.facts.Repos, rr.facts)
+	}
+	slices.SortFunc(r.facts.Repos, func(a, b RepoFacts) int {
+		return cmp.Or(cmp.Compare(strings.ToLower(a.Repo), strings.ToLower(b.Repo)), cmp.Compare(a.Repo, b.Repo))
+	})
+	return nil
+}
+
+// runTasks runs tasks with at most n at once.
+func runTasks(ctx context.Context, n int, tasks []func(context.Context)) {
+	parallel.Map(ctx, n, tasks, func(ctx context.Context, t func(context.Context)) struct{} {
+		t(ctx)
+		return struct{}{}
+	})
+}
+
+// needsAttempts reports whether a run's earlier attempts are read: it was
+// re-run, and its latest attempt did not fail, so a failed earlier attempt
+// would otherwise go unseen.
+func (r *run) needsAttempts(run Run) bool {
+	return run.RunAttempt > 1 && !(run.Status == "completed" && r.p.failedRun(run.Conclusion))
+}
+
+// list reads one repository's listings: its commits, workflows and runs.
+func (r *run) list(ctx context.Context, j job) *repoRun {
+	info := j.repo
+	rr := &repoRun{owner: info.Owner, name: info.Name}
+	rr.facts = RepoFacts{Repo: info.FullName(), Status: StatusRead, Branches: []BranchFacts{}, Commits: []CommitFacts{}, Lookups: []Lookup{}}
+	if j.lookup {
+		got, err := r.c.gh.GetRepo(ctx, info.Owner, info.Name)
+		if err != nil {
+			status := githubapi.HTTPStatus(err)
+			if status == http.StatusNotFound || status == http.StatusForbidden {
+				rr.unreadable(fmt.Sprintf("GET /repos/%s: GitHub answered %d %s; the repository does not exist or the token cannot see it (it needs %s)",
+					info.FullName(), status, githubapi.Message(err), permMetadata))
+				return rr
+			}
+			rr.fatal = err
+			return rr
+		}
+		info = got
+		rr.owner, rr.name = got.Owner, got.Name
+		rr.facts.Repo = got.FullName()
+	}
+	branches := r.branches
+	if len(branches) == 0 {
+		if info.DefaultBranch == "" {
+			rr.fatal = fmt.Errorf("GitHub reported no default branch for %s", info.FullName())
+			return rr
+		}
+		branches = []string{info.DefaultBranch}
+	}
+	for _, b := range sortedUnique(branches) {
+		rr.facts.Branches = append(rr.facts.Branches, BranchFacts{Branch: b, Listed: []ListedCommit{}})
+	}
+
+	w := r.facts.Window
+	commits := map[string]int{}
+	for i := range rr.facts.Branches {
+		b := &rr.facts.Branches[i]
+		l, items, err := r.g.listCommits(ctx, rr.owner, rr.name, b.Branch, w.Start, w.End)
+		b.CommitQuery = l
+		if err != nil {
+			var le *listError
+			if errors.As(err, &le) && le.withheld() {
+				rr.unreadable(withheldReason(le.call, permContents))
+				return rr
+			}
+			rr.fatal = err
+			return rr
+		}
+		for _, it := range items {
+			lc := ListedCommit{SHA: it.SHA, CommittedAt: it.committedAt(), Disposition: InWindow}
+			if lc.CommittedAt != nil && !w.Contains(*lc.CommittedAt) {
+				// GitHub's until is inclusive; the window's end is not.
+				lc.Disposition = OutsideWindow
+			}
+			b.Listed = append(b.Listed, lc)
+			if lc.Disposition != InWindow {
+				continue
+			}
+			if k, ok := commits[it.SHA]; ok {
+				cf := &rr.facts.Commits[k]
+				if !slices.Contains(cf.Branches, b.Branch) {
+					cf.Branches = append(cf.Branches, b.Branch)
+				}
+				continue
+			}
+			msg, _, _ := strings.Cut(it.Commit.Message, "\n")
+			commits[it.SHA] = len(rr.facts.Commits)
+			rr.facts.Commits = append(rr.facts.Commits, CommitFacts{SHA: it.SHA, Branches: []string{b.Branch},
+				CommittedAt: lc.CommittedAt, Message: msg, Checks: []CheckResult{}, Unread: []Unread{}})
+		}
+	}
+	slices.SortStableFunc(rr.facts.Commits, func(a, b CommitFacts) int {
+		return cmp.Or(compareTimes(a.CommittedAt, b.CommittedAt), cmp.Compare(a.SHA, b.SHA))
+	})
+
+	wf, err := r.g.readWorkflows(ctx, rr.owner, rr.name)
+	rr.facts.Workflows = wf
+	if err != nil {
+		rr.fatal = err
+		return rr
+	}
+	for i := range rr.facts.Branches {
+		b := &rr.facts.Branches[i]
+		runs, err := r.g.listRuns(ctx, rr.owner, rr.name, b.Branch, w.Start, w.End)
+		b.Runs = runs
+		if err != nil {
+			rr.fatal = err
+			return rr
+		}
+	}
+	return rr
+}
+
+// unreadable marks the repository's population unknown.
+func (rr *repoRun) unreadable(reason string) {
+	rr.facts.Status, rr.facts.Reason = StatusUnreadable, reason
+	rr.facts.Commits = []CommitFacts{}
+	for i := range rr.facts.Branches {
+		rr.facts.Branches[i].Listed = []ListedCommit{}
+	}
+}
+
+// incomplete names what could not be collected, or "": repositories whose
+// commits or runs GitHub would not list, and findings that are errors.
+func incomplete(repos []RepoFacts, findings []evidence.Finding) string {
+	var unknown, runs []string
+	for _, r := range repos {
+		if r.Status != StatusRead {
+			unknown = append(unknown, r.Repo)
+			continue
+		}
+		for _, b := range r.Branches {
+			if b.Runs != nil && b.Runs.Status != StatusRead {
+				runs = append(runs, r.Repo+"@"+b.Branch+" ("+b.Runs.Status+")")
+			}
+		}
+	}
+	var failed []string
+	for _, f := range findings {
+		if f.Status == evidence.StatusError {
+			failed = append(failed, strings.TrimPrefix(f.Target, "github.com/"))
+		}
+	}
+	var parts []string
+	if len(unknown) > 0 {
+		parts = append(parts, "commits unknown for "+named(unknown))
+	}
+	if len(runs) > 0 {
+		parts = append(parts, "workflow runs unknown for "+named(runs))
+	}
+	if len(failed) > 0 {
+		parts = append(parts, fmt.Sprintf("%d of %d findings could not be collected: %s", len(failed), len(findings), named(failed)))
+	}
+	return strings.Join(parts, "; ")
+}
+
+// named lists names, at most maxNamed of them.
+func named(names []string) string {
+	shown := names[:min(len(names), maxNamed)]
+	s := strings.Join(shown, ", ")
+	if more := len(names) - len(shown); more > 0 {
+		s += fmt.Sprintf(" and %d more", more)
+	}
+	return s
+}
+
+// uniqueFold sorts names and drops case-insensitive duplicates, keeping the
+// first spelling.
+func uniqueFold(names []string) []string {
+	out := slices.Clone(names)
+	slices.SortStableFunc(out, func(a, b string) int { return cmp.Compare(strings.ToLower(a), strings.ToLower(b)) })
+	return slices.CompactFunc(out, strings.EqualFold)
+}
+
+func sortedUnique(s []string) []string {
+	out := slices.Clone(s)
+	slices.Sort(out)
+	return slices.Compact(out)
+}

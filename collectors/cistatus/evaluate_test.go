@@ -1,0 +1,201 @@
+package cistatus
+
+import (
+	"bytes"
+	"encoding/json"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/changeproof/changeproof/collectors"
+	"github.com/changeproof/changeproof/evidence"
+	"github.com/changeproof/changeproof/internal/golden"
+)
+
+func tp(s string) *time.Time {
+	t := mustTime(s)
+	return &t
+}
+
+func checkRun(name, status, conclusion, started string, id int64) CheckResult {
+	return CheckResult{Name: name, Kind: KindCheckRun, ID: id, Status: status, Conclusion: conclusion, StartedAt: tp(started)}
+}
+
+// commitFacts is a readable commit with checks.
+func commitFacts(checks ...CheckResult) CommitFacts {
+	sortChecks(checks)
+	return CommitFacts{SHA: sha("x"), Branches: []string{"main"}, CommittedAt: tp("2026-11-17T10:00"), Checks: checks, Unread: []Unread{}}
+}
+
+// readRepo is acme/api read completely with commits and runs on main.
+func readRepo(commits []CommitFacts, runs []Run, lookups ...Lookup) RepoFacts {
+	return RepoFacts{Repo: "acme/api", Status: StatusRead, Commits: commits, Lookups: lookups,
+		Workflows: &WorkflowFacts{Source: &Source{Status: StatusRead}, TotalCount: intp(1), Workflows: []Workflow{{ID: 1, Name: "CI", State: "active"}}},
+		Branches:  []BranchFacts{{Branch: "main", Runs: &RunListing{Status: StatusRead, Runs: runs}}}}
+}
+
+func intp(n int) *int { return &n }
+
+func evaluate(r RepoFacts, p Policy) map[string]evidence.Finding {
+	out := map[string]evidence.Finding{}
+	for _, f := range EvaluateFacts(Facts{Window: week(), Repos: []RepoFacts{r}}, p) {
+		out[f.Target] = f
+	}
+	return out
+}
+
+// TestLatestAttemptDecides: a check that failed and was re-run green
+// passes; one that passed and then failed fails.
+func TestLatestAttemptDecides(t *testing.T) {
+	for _, tt := range []struct {
+		name   string
+		checks []CheckResult
+		want   string
+	}{
+		{"re-run green", []CheckResult{checkRun("t", "completed", "failure", "2026-11-17T10:00", 1), checkRun("t", "completed", "success", "2026-11-17T11:00", 2)}, VerdictGreen},
+		{"re-run red", []CheckResult{checkRun("t", "completed", "success", "2026-11-17T10:00", 1), checkRun("t", "completed", "failure", "2026-11-17T11:00", 2)}, VerdictFailed},
+		{"same start, higher id last", []CheckResult{checkRun("t", "completed", "success", "2026-11-17T10:00", 2), checkRun("t", "completed", "failure", "2026-11-17T10:00", 1)}, VerdictGreen},
+		{"re-run queued", []CheckResult{checkRun("t", "completed", "failure", "2026-11-17T10:00", 1), checkRun("t", "queued", "", "2026-11-17T11:00", 2)}, VerdictPending},
+		{"waiting", []CheckResult{checkRun("t", "waiting", "", "2026-11-17T10:00", 1)}, VerdictPending},
+		{"neutral and skipped pass", []CheckResult{checkRun("a", "completed", "neutral", "2026-11-17T10:00", 1), checkRun("b", "completed", "skipped", "2026-11-17T10:00", 2)}, VerdictGreen},
+		{"action required fails", []CheckResult{checkRun("a", "completed", "action_required", "2026-11-17T10:00", 1)}, VerdictFailed},
+		{"stale fails", []CheckResult{checkRun("a", "completed", "stale", "2026-11-17T10:00", 1)}, VerdictFailed},
+		{"cancelled fails", []CheckResult{checkRun("a", "completed", "cancelled", "2026-11-17T10:00", 1)}, VerdictFailed},
+		{"status error fails", []CheckResult{{Name: "s", Kind: KindStatus, Status: "completed", Conclusion: "error"}}, VerdictFailed},
+		{"failure beats pending", []CheckResult{checkRun("a", "completed", "failure", "2026-11-17T10:00", 1), checkRun("b", "in_progress", "", "2026-11-17T10:00", 2)}, VerdictFailed},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			c := commitFacts(tt.checks...)
+			f := evaluate(readRepo([]CommitFacts{c}, nil), DefaultPolicy())[CommitTarget("acme/api", c.SHA)]
+			if f.Verdict != tt.want {
+				t.Errorf("verdict %q (%s), want %q", f.Verdict, f.Summary, tt.want)
+			}
+		})
+	}
+}
+
+// TestRequiredWorkflowNotLookedUp: a required workflow missing from the
+// listing of facts collected under a policy that did not require it (so
+// the commit's runs were never looked up) is unknown, not missing.
+func TestRequiredWorkflowNotLookedUp(t *testing.T) {
+	c := commitFacts(checkRun("t", "completed", "success", "2026-11-17T10:00", 1))
+	p := DefaultPolicy()
+	p.RequiredWorkflows = []string{"CI"}
+	f := evaluate(readRepo([]CommitFacts{c}, nil), p)[CommitTarget("acme/api", c.SHA)]
+	if f.Status != evidence.StatusNotVerifiable || !strings.Contains(f.Summary, "not looked up") {
+		t.Errorf("%s %s", f.Status, f.Summary)
+	}
+	lk := Lookup{SHA: c.SHA, Source: &Source{Status: StatusRead}, Runs: []Run{}}
+	f = evaluate(readRepo([]CommitFacts{c}, nil, lk), p)[CommitTarget("acme/api", c.SHA)]
+	if f.Verdict != VerdictMissingRequired {
+		t.Errorf("with the lookup read: %s %s", f.Verdict, f.Summary)
+	}
+}
+
+func mkRun(id int64, sha, created, status, conclusion string, attempt int) Run {
+	return Run{ID: id, Name: "CI", WorkflowID: 7, HeadSHA: sha, Event: "push", Status: status, Conclusion: conclusion, RunAttempt: attempt, CreatedAt: mustTime(created)}
+}
+
+// TestFailedRunOutcomes covers the failed run rule's branches on facts
+// built directly.
+func TestFailedRunOutcomes(t *testing.T) {
+	s := sha("x")
+	read := Lookup{SHA: s, Source: &Source{Status: StatusRead}, Runs: []Run{}}
+	refused := Lookup{SHA: s, Source: &Source{Status: StatusUnknown, Pages: []Call{{Request: "GET /repos/acme/api/actions/runs?head_sha=" + s, HTTPStatus: 403}}}, Runs: []Run{}}
+	failed := mkRun(1, s, "2026-11-17T10:00", "completed", "failure", 1)
+	for _, tt := range []struct {
+		name    string
+		runs    []Run
+		lookups []Lookup
+		policy  func(*Policy)
+		status  evidence.Status
+		verdict string
+	}{
+		{"not fixed", []Run{failed}, []Lookup{read}, nil, evidence.StatusFail, VerdictNotFixed},
+		{"later run failed too", []Run{failed, mkRun(2, s, "2026-11-17T11:00", "completed", "failure", 1)}, []Lookup{read}, nil, evidence.StatusFail, VerdictNotFixed},
+		{"later run green", []Run{failed, mkRun(2, s, "2026-11-17T11:00", "completed", "success", 1)}, nil, nil, evidence.StatusPass, VerdictRerunGreen},
+		{"earlier run green does not fix", []Run{mkRun(0, s, "2026-11-17T09:00", "completed", "success", 1), failed}, []Lookup{read}, nil, evidence.StatusFail, VerdictNotFixed},
+		{"other workflow green does not fix", []Run{failed, func() Run {
+			r := mkRun(2, s, "2026-11-17T11:00", "completed", "success", 1)
+			r.WorkflowID = 8
+			return r
+		}()}, []Lookup{read}, nil, evidence.StatusFail, VerdictNotFixed},
+		{"later run running", []Run{failed, mkRun(2, s, "2026-11-17T11:00", "in_progress", "", 1)}, []Lookup{read}, nil, evidence.StatusNotVerifiable, VerdictPending},
+		{"re-run attempt running", []Run{func() Run {
+			r := mkRun(1, s, "2026-11-17T10:00", "in_progress", "", 2)
+			r.Attempts = []Attempt{{Number: 1, Read: StatusRead, Status: "completed", Conclusion: "failure"}}
+			return r
+		}()}, nil, nil, evidence.StatusNotVerifiable, VerdictPending},
+		{"earlier attempt unreadable", []Run{func() Run {
+			r := mkRun(1, s, "2026-11-17T10:00", "completed", "success", 2)
+			r.Attempts = []Attempt{{Number: 1, Read: StatusError, Error: "GET …/attempts/1: HTTP 502"}}
+			return r
+		}()}, nil, nil, evidence.StatusError, ""},
+		{"earlier attempt withheld", []Run{func() Run {
+			r := mkRun(1, s, "2026-11-17T10:00", "completed", "success", 2)
+			r.Attempts = []Attempt{{Number: 1, Read: StatusUnknown, Call: Call{Request: "GET /x", HTTPStatus: 404}}}
+			return r
+		}()}, nil, nil, evidence.StatusNotVerifiable, ""},
+		{"lookup refused", []Run{failed}, []Lookup{refused}, nil, evidence.StatusNotVerifiable, ""},
+		{"lookup error", []Run{failed}, []Lookup{{SHA: s, Source: &Source{Status: StatusError}, Error: "boom"}}, nil, evidence.StatusError, ""},
+		{"not looked up", []Run{failed}, nil, nil, evidence.StatusNotVerifiable, ""},
+		{"cancelled not counted", []Run{mkRun(1, s, "2026-11-17T10:00", "completed", "cancelled", 1)}, nil, nil, "", ""},
+		{"cancelled counted", []Run{mkRun(1, s, "2026-11-17T10:00", "completed", "cancelled", 1)}, []Lookup{read},
+			func(p *Policy) { p.FailedConclusions = []string{"cancelled"} }, evidence.StatusFail, VerdictNotFixed},
+		{"created at the window end", []Run{mkRun(1, s, "2026-11-23T00:00", "completed", "failure", 1)}, nil, nil, "", ""},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			p := DefaultPolicy()
+			if tt.policy != nil {
+				tt.policy(&p)
+			}
+			f, ok := evaluate(readRepo(nil, tt.runs, tt.lookups...), p)[RunTarget("acme/api", 1)]
+			if tt.status == "" {
+				if ok {
+					t.Errorf("finding %s %s, want none", f.Status, f.Summary)
+				}
+				return
+			}
+			if !ok || f.Status != tt.status || f.Verdict != tt.verdict {
+				t.Errorf("finding %v: %s %q %s; want %s %q", ok, f.Status, f.Verdict, f.Summary, tt.status, tt.verdict)
+			}
+		})
+	}
+}
+
+// TestGreenShareWithoutCommits: a threshold over a branch without commits
+// passes (nothing landed), and the share is null.
+func TestGreenShareWithoutCommits(t *testing.T) {
+	p := DefaultPolicy()
+	p.MinGreenShare = share(0.9)
+	f := evaluate(readRepo(nil, nil), p)["github.com/acme/api@main"]
+	var d BranchDetails
+	if err := json.Unmarshal(f.Details, &d); err != nil {
+		t.Fatal(err)
+	}
+	if f.Status != evidence.StatusPass || d.GreenShare != nil || len(f.Checks) != 3 || f.Checks[2].Rule != RuleGreenShare {
+		t.Errorf("%s %s, share %v, checks %+v", f.Status, f.Summary, d.GreenShare, f.Checks)
+	}
+}
+
+// TestEvaluateFactsIsPure: evaluating leaves the facts as they were and
+// gives the same findings twice.
+func TestEvaluateFactsIsPure(t *testing.T) {
+	_, _, gh := fakeGitHub(t, sampleOrg, 0)
+	res := collect(t, newCollector(t, gh, mustTime(caseNow), 0), collectors.Scope{Orgs: []string{"acme"}}, week(), NewPolicy())
+	facts := res.Facts.(*Facts)
+	before := golden.JSON(t, facts)
+	a := golden.JSON(t, EvaluateFacts(*facts, DefaultPolicy()))
+	b := golden.JSON(t, EvaluateFacts(*facts, DefaultPolicy()))
+	if !bytes.Equal(a, b) || !bytes.Equal(before, golden.JSON(t, facts)) {
+		t.Error("EvaluateFacts is not pure")
+	}
+	// Another policy re-judges the same facts: with ci/test required, the
+	// direct push that ran only ci/build fails.
+	p := DefaultPolicy()
+	p.RequiredChecks = []string{"ci/test"}
+	again := EvaluateFacts(*facts, p)
+	if got := verdicts(again)["github.com/acme/payments@b2c15ce40c5f"]; got.verdict != VerdictMissingRequired {
+		t.Errorf("re-judged direct push: %v", got)
+	}
+}

@@ -1,0 +1,264 @@
+package cistatus
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"log/slog"
+	"net/http"
+	"net/http/httptest"
+	"net/url"
+	"strconv"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/changeproof/changeproof/collectors"
+	"github.com/changeproof/changeproof/internal/ghfake"
+	"github.com/changeproof/changeproof/internal/githubapi"
+	"github.com/changeproof/changeproof/internal/secret"
+	"github.com/changeproof/changeproof/schedules"
+)
+
+// testToken is the token the fake requires and the client sends.
+const testToken = "test-token-not-a-secret"
+
+// testRetries is how often the client retries in tests: GitHub's answer to
+// a request that keeps failing is seen 1+testRetries times.
+const testRetries = 2
+
+const sampleOrg = "../../testdata/github/sample-org"
+
+const (
+	weekStart = "2026-11-16T00:00"
+	weekEnd   = "2026-11-23T00:00"
+	caseNow   = "2026-11-23T12:00"
+)
+
+// week is the demo window, [2026-11-16, 2026-11-23).
+func week() schedules.Window {
+	return schedules.Window{Start: mustTime(weekStart), End: mustTime(weekEnd)}
+}
+
+// listKeys are the arrays GitHub pages inside object bodies.
+var listKeys = []string{"check_runs", "statuses", "workflow_runs", "workflows"}
+
+// pager serves a fixture the way GitHub does: ghfake answers (and pages
+// JSON arrays itself); object bodies holding a listing (check_runs,
+// statuses, workflow_runs, workflows) are cut into pages here, with the
+// same Link headers, because ghfake serves objects whole. Every body served
+// is recorded by request, so tests can check the facts keep them byte for
+// byte.
+type pager struct {
+	srv *ghfake.Server
+	max int
+
+	mu     sync.Mutex
+	served map[string][]byte
+}
+
+func newPager(srv *ghfake.Server, maxPerPage int) *pager {
+	return &pager{srv: srv, max: maxPerPage, served: map[string][]byte{}}
+}
+
+func (p *pager) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	rec := httptest.NewRecorder()
+	p.srv.ServeHTTP(rec, r)
+	body := rec.Body.Bytes()
+	for k, v := range rec.Header() {
+		w.Header()[k] = v
+	}
+	if rec.Code == http.StatusOK {
+		if paged, link, ok := p.page(r, body); ok {
+			body = paged
+			w.Header().Del("Link")
+			if link != "" {
+				w.Header().Set("Link", link)
+			}
+		}
+	}
+	key := "GET /" + strings.TrimPrefix(r.URL.EscapedPath(), p.srv.BasePath())
+	if r.URL.RawQuery != "" {
+		key += "?" + r.URL.RawQuery
+	}
+	p.mu.Lock()
+	p.served[key] = append([]byte(nil), body...)
+	p.mu.Unlock()
+	w.WriteHeader(rec.Code)
+	_, _ = w.Write(body)
+}
+
+// body is what was served for a request ("GET /repos/…?…").
+func (p *pager) body(req string) ([]byte, bool) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	b, ok := p.served[req]
+	return b, ok
+}
+
+// page cuts an object body holding a listing into the requested page; ok
+// is false for other bodies. A listing that fits one page is served as is.
+func (p *pager) page(r *http.Request, body []byte) ([]byte, string, bool) {
+	var o map[string]json.RawMessage
+	if json.Unmarshal(body, &o) != nil {
+		return nil, "", false
+	}
+	var key string
+	var items []json.RawMessage
+	for _, k := range listKeys {
+		if raw, ok := o[k]; ok && json.Unmarshal(raw, &items) == nil {
+			key = k
+			break
+		}
+	}
+	if key == "" {
+		return nil, "", false
+	}
+	q := r.URL.Query()
+	perPage := min(intParam(q, "per_page", ghfake.DefaultPerPage), p.max)
+	page := intParam(q, "page", 1)
+	last := max(1, (len(items)+perPage-1)/perPage)
+	if last == 1 && page == 1 {
+		return body, "", true
+	}
+	start := min((page-1)*perPage, len(items))
+	end := min(start+perPage, len(items))
+	cut, err := json.Marshal(items[start:end])
+	if err != nil {
+		panic(err)
+	}
+	o[key] = cut
+	out, err := json.MarshalIndent(o, "", "  ")
+	if err != nil {
+		panic(err)
+	}
+	pageURL := func(n int) string {
+		u := url.URL{Scheme: "http", Host: r.Host, Path: r.URL.Path, RawPath: r.URL.RawPath}
+		qq := r.URL.Query()
+		qq.Set("page", strconv.Itoa(n))
+		u.RawQuery = qq.Encode()
+		return u.String()
+	}
+	var links []string
+	if page > 1 {
+		links = append(links, fmt.Sprintf("<%s>; rel=\"prev\"", pageURL(min(page-1, last))))
+	}
+	if page < last {
+		links = append(links, fmt.Sprintf("<%s>; rel=\"next\"", pageURL(page+1)), fmt.Sprintf("<%s>; rel=\"last\"", pageURL(last)))
+	}
+	if page > 1 {
+		links = append(links, fmt.Sprintf("<%s>; rel=\"first\"", pageURL(1)))
+	}
+	return out, strings.Join(links, ", "), true
+}
+
+func intParam(q url.Values, name string, def int) int {
+	n, err := strconv.Atoi(q.Get(name))
+	if err != nil || n < 1 {
+		return def
+	}
+	return n
+}
+
+// fakeGitHub serves a fixture directory through a pager and returns the
+// fake, the pager and a client pointed at them.
+func fakeGitHub(t testing.TB, dir string, maxPerPage int) (*ghfake.Server, *pager, *githubapi.Client) {
+	t.Helper()
+	fx, err := ghfake.Load(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return serveFixture(t, fx, maxPerPage)
+}
+
+// serveFixture serves a fixture through a pager (maxPerPage 0: GitHub's
+// 100).
+func serveFixture(t testing.TB, fx *ghfake.Fixture, maxPerPage int) (*ghfake.Server, *pager, *githubapi.Client) {
+	t.Helper()
+	if err := fx.Validate(); err != nil {
+		t.Fatal(err)
+	}
+	if maxPerPage <= 0 {
+		maxPerPage = ghfake.MaxPerPage
+	}
+	srv := ghfake.New(fx, ghfake.WithToken(testToken), ghfake.WithMaxPerPage(maxPerPage))
+	pg := newPager(srv, maxPerPage)
+	return srv, pg, serveHandler(t, srv, pg)
+}
+
+// serveHandler serves h (a handler in front of srv) and returns a client
+// for it.
+func serveHandler(t testing.TB, srv *ghfake.Server, h http.Handler) *githubapi.Client {
+	t.Helper()
+	hs := httptest.NewServer(h)
+	t.Cleanup(hs.Close)
+	gh, err := githubapi.New(githubapi.Options{
+		BaseURL:      srv.URL(hs.URL),
+		Token:        secret.New(testToken),
+		Logger:       testLogger(t),
+		RetryMax:     testRetries,
+		RetryWaitMin: time.Millisecond,
+		RetryWaitMax: 2 * time.Millisecond,
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return gh
+}
+
+// memFixture turns generated routes and files into an in-memory fixture.
+func memFixture(ffs ...*fixtureFiles) *ghfake.Fixture {
+	fx := &ghfake.Fixture{}
+	for _, ff := range ffs {
+		for _, r := range ff.routes {
+			if r.File != "" {
+				r.Body, r.File = ff.files[r.File], ""
+			}
+			fx.Routes = append(fx.Routes, r)
+		}
+	}
+	return fx
+}
+
+// testLogger logs to the test's output; benchmarks discard.
+func testLogger(t testing.TB) *slog.Logger {
+	if _, ok := t.(*testing.B); ok {
+		return slog.New(slog.DiscardHandler)
+	}
+	return slog.New(slog.NewTextHandler(testWriter{t}, &slog.HandlerOptions{Level: slog.LevelInfo}))
+}
+
+type testWriter struct{ t testing.TB }
+
+func (w testWriter) Write(p []byte) (int, error) {
+	w.t.Helper()
+	w.t.Log(strings.TrimRight(string(p), "\n"))
+	return len(p), nil
+}
+
+// newCollector builds the collector with a fixed clock and a concurrency.
+func newCollector(t testing.TB, gh *githubapi.Client, now time.Time, concurrency int) *Collector {
+	c := New(collectors.Deps{GitHub: gh, Logger: testLogger(t), Now: func() time.Time { return now }}).(*Collector)
+	if concurrency > 0 {
+		c.concurrency = concurrency
+	}
+	return c
+}
+
+// collect runs a collection and fails the test on error.
+func collect(t testing.TB, c *Collector, scope collectors.Scope, w schedules.Window, p *Policy) *collectors.Result {
+	t.Helper()
+	req := collectors.Request{Scope: scope, Window: w, Policy: p}
+	if err := c.Validate(req); err != nil {
+		t.Fatalf("Validate: %v", err)
+	}
+	res, err := c.Collect(context.Background(), req)
+	if err != nil {
+		t.Fatalf("Collect: %v", err)
+	}
+	return res
+}
+
+// apiScope is acme/api's main branch.
+var apiScope = collectors.Scope{Repos: []collectors.Repo{{Owner: "acme", Name: "api"}}, Branches: []string{"main"}}
