@@ -14,6 +14,7 @@ import (
 	"time"
 
 	"github.com/changeproof/changeproof/evidence"
+	"github.com/changeproof/changeproof/internal/cfapi"
 	"github.com/changeproof/changeproof/internal/githubapi"
 	"github.com/changeproof/changeproof/schedules"
 )
@@ -69,7 +70,12 @@ type Result struct {
 // Deps are the clients and services a collector may use.
 type Deps struct {
 	GitHub *githubapi.Client
-	Logger *slog.Logger
+	// Cloudflare is the Cloudflare API client (token from
+	// CLOUDFLARE_API_TOKEN, root from --cloudflare-api-url); nil, or
+	// without a token, when Cloudflare is not configured. Collectors with
+	// Cloudflare sources refuse to run without one.
+	Cloudflare *cfapi.Client
+	Logger     *slog.Logger
 	// Now is the clock; tests fix it.
 	Now func() time.Time
 }

@@ -1,0 +1,595 @@
+package deployments
+
+import (
+	"encoding/json"
+	"fmt"
+	"net/http"
+	"slices"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/changeproof/changeproof/collectors/mergeactivity"
+	"github.com/changeproof/changeproof/evidence"
+	"github.com/changeproof/changeproof/internal/githubapi"
+)
+
+// Rule ids, stable: they are recorded in evidence.
+const (
+	// RuleCommitLink: the deployed code names the commit it was built from.
+	RuleCommitLink = "commit_link"
+	// RuleDefaultBranch: that commit is on the repository's default branch.
+	RuleDefaultBranch = "on_default_branch"
+	// RuleApprovedChange: the change that brought it there is one
+	// merge-activity judges approved.
+	RuleApprovedChange = "approved_change"
+	// RuleNonProductionFirst: the commit was deployed successfully to a
+	// non-production environment first (require_non_production_first).
+	RuleNonProductionFirst = "non_production_first"
+	// RulePopulation: the source's deployments could be listed.
+	RulePopulation = "population"
+)
+
+// Verdicts refine a finding's status.
+const (
+	// VerdictApproved (pass): every commit deployed is on the default
+	// branch and came from an approved change.
+	VerdictApproved = "approved"
+	// VerdictRollback (pass): a Workers rollback to code that meets the
+	// policy.
+	VerdictRollback = "rollback"
+	// VerdictFailedDeployment (pass): a deployment that failed (nothing went
+	// live) of code that meets the policy.
+	VerdictFailedDeployment = "failed_deployment"
+	// VerdictNoDeployments (pass): a source listed completely, with no
+	// production deployment in the window.
+	VerdictNoDeployments = "no_deployments"
+	// VerdictInteractiveEdit (fail): Worker code edited in Cloudflare's
+	// dashboard, quick editor or playground.
+	VerdictInteractiveEdit = "interactive_edit"
+	// VerdictUntraced (not_verifiable, or fail under untraced: fail): code
+	// that names no commit.
+	VerdictUntraced = "untraced"
+	// VerdictDirtyTree (fail): built from a working tree with uncommitted
+	// changes.
+	VerdictDirtyTree = "dirty_tree"
+	// VerdictOtherBranch (fail): the commit is not on the default branch.
+	VerdictOtherBranch = "other_branch"
+	// VerdictUnknownCommit (fail): GitHub does not know the commit.
+	VerdictUnknownCommit = "unknown_commit"
+	// VerdictUnreviewed (fail): the change behind the commit is not
+	// approved (merge-activity's verdict says how).
+	VerdictUnreviewed = "unreviewed"
+	// VerdictNotProven (fail): not deployed to non-production first.
+	VerdictNotProven = "not_proven"
+)
+
+// Details are a deployment finding's details.
+type Details struct {
+	Source        string        `json:"source"`
+	Name          string        `json:"name"`
+	ID            string        `json:"id"`
+	Environment   string        `json:"environment"`
+	CreatedAt     time.Time     `json:"created_at"`
+	Creator       string        `json:"creator"`
+	Trigger       string        `json:"trigger"`
+	Ref           string        `json:"ref"`
+	Outcome       string        `json:"outcome"`
+	OutcomeDetail string        `json:"outcome_detail"`
+	Rollback      bool          `json:"rollback"`
+	Message       string        `json:"message"`
+	Code          []CodeDetails `json:"code"`
+}
+
+// CodeDetails are one deployed piece of code and how it traced.
+type CodeDetails struct {
+	Version       string  `json:"version,omitempty"`
+	VersionNumber int     `json:"version_number,omitempty"`
+	Percentage    float64 `json:"percentage,omitempty"`
+	Source        string  `json:"source,omitempty"`
+	Repo          string  `json:"repo"`
+	SHA           string  `json:"sha"`
+	Link          string  `json:"link"`
+	DefaultBranch string  `json:"default_branch,omitempty"`
+	// Compare is GitHub's compare status of the default branch and the
+	// commit.
+	Compare string `json:"compare,omitempty"`
+	// Change is the change merge-activity traced the commit to, with its
+	// status and verdict.
+	Change        string          `json:"change,omitempty"`
+	ChangeStatus  evidence.Status `json:"change_status,omitempty"`
+	ChangeVerdict string          `json:"change_verdict,omitempty"`
+	// ProvenBy is the non-production deployment that proved the commit.
+	ProvenBy string `json:"proven_by,omitempty"`
+}
+
+// EvaluateFacts judges every production deployment of the window, and each
+// source as a whole when it could not be listed or held none: what Collect
+// returns as findings, re-derivable by an auditor from the raw facts under
+// any policy.
+func EvaluateFacts(f Facts, p Policy) []evidence.Finding {
+	ev := newEvaluator(f, p)
+	out := []evidence.Finding{}
+	judge := func(target, reason, fix string, listed int, status string, views []Deployment, nonProd bool) {
+		if status != StatusRead {
+			out = append(out, unreadableFinding(target, reason, fix))
+			return
+		}
+		n := 0
+		for _, d := range views {
+			if d.Production && d.InWindow {
+				out = append(out, ev.judge(d))
+				n++
+			}
+		}
+		if n == 0 {
+			out = append(out, quietFinding(target, listed, nonProd))
+		}
+	}
+	for _, rf := range f.GitHub {
+		views := make([]Deployment, 0, len(rf.Deployments))
+		for _, d := range rf.Deployments {
+			views = append(views, d.View)
+		}
+		judge("github.com/"+strings.ToLower(rf.Repo)+"/deployments", rf.Reason,
+			fmt.Sprintf(`Give the token "Deployments: read" on %s`, rf.Repo), len(rf.Listed), rf.Status, views, false)
+	}
+	for _, sf := range f.Workers {
+		judge("cloudflare.com/"+sf.Account+"/workers/"+sf.Script, sf.Reason,
+			`Give the Cloudflare API token "Workers Scripts Read" on the account`, len(sf.Listed), sf.Status, sf.Views, !sf.Production)
+	}
+	for _, pf := range f.Pages {
+		judge("cloudflare.com/"+pf.Account+"/pages/"+pf.Project, pf.Reason,
+			`Give the Cloudflare API token "Pages Read" on the account`, len(pf.Listed), pf.Status, pf.Views, false)
+	}
+	return out
+}
+
+func unreadableFinding(target, reason, fix string) evidence.Finding {
+	return evidence.Finding{
+		Target:  target,
+		Status:  evidence.StatusNotVerifiable,
+		Summary: "deployments unknown: " + reason,
+		Checks: []evidence.Check{{Rule: RulePopulation, Status: evidence.StatusNotVerifiable,
+			Detail: "the deployments could not be listed: " + reason, Fix: fix}},
+	}
+}
+
+// quietFinding is a source listed completely with no production deployment
+// in the window: a verified empty population, which passes.
+func quietFinding(target string, listed int, nonProd bool) evidence.Finding {
+	summary := "no production deployment in the window"
+	if nonProd {
+		summary = "a non-production Worker: its deployments are not judged (they can prove commits for require_non_production_first)"
+	}
+	return evidence.Finding{
+		Target: target, Status: evidence.StatusPass, Verdict: VerdictNoDeployments, Summary: summary,
+		Checks: []evidence.Check{{Rule: RulePopulation, Status: evidence.StatusPass,
+			Detail: fmt.Sprintf("the deployments were listed completely back to the window start (%d listed); none is a production deployment created in the window", listed)}},
+	}
+}
+
+// evaluator holds the facts a deployment's judgement looks up.
+type evaluator struct {
+	p        Policy
+	now      time.Time
+	branches map[string]string
+	lookups  map[string]RepoLookup
+	compares map[string]CompareFacts
+	traces   map[string]mergeactivity.Trace
+	nonProd  []Deployment
+	lookback time.Duration
+}
+
+func newEvaluator(f Facts, p Policy) *evaluator {
+	ev := &evaluator{p: p, now: f.CollectedAt, branches: map[string]string{}, lookups: map[string]RepoLookup{},
+		compares: map[string]CompareFacts{}, traces: map[string]mergeactivity.Trace{}, lookback: f.Window.Start.Sub(f.LookbackStart)}
+	for _, rf := range f.GitHub {
+		if rf.DefaultBranch != "" {
+			ev.branches[strings.ToLower(rf.Repo)] = rf.DefaultBranch
+		}
+	}
+	for _, rl := range f.Repos {
+		ev.lookups[strings.ToLower(rl.Repo)] = rl
+		if rl.DefaultBranch != "" {
+			ev.branches[strings.ToLower(rl.Repo)] = rl.DefaultBranch
+		}
+	}
+	for _, c := range f.Compares {
+		ev.compares[key(c.Repo, c.SHA)] = c
+	}
+	for _, t := range f.Traces {
+		ev.traces[key(t.Repo, t.SHA)] = t
+	}
+	for _, d := range allViews(f) {
+		if !d.Production {
+			ev.nonProd = append(ev.nonProd, d)
+		}
+	}
+	return ev
+}
+
+// unit is one piece of code's judgement.
+type unit struct {
+	checks  []evidence.Check
+	verdict map[evidence.Status]string
+	shorts  map[evidence.Status][]string
+	pass    string
+	details CodeDetails
+}
+
+func (u *unit) add(c evidence.Check, verdict, short string) {
+	u.checks = append(u.checks, c)
+	if c.Status == evidence.StatusPass {
+		return
+	}
+	if u.verdict[c.Status] == "" {
+		u.verdict[c.Status] = verdict
+	}
+	u.shorts[c.Status] = append(u.shorts[c.Status], short)
+}
+
+func (u *unit) status() evidence.Status {
+	s := evidence.StatusPass
+	for _, c := range u.checks {
+		s = evidence.Worse(s, c.Status)
+	}
+	return s
+}
+
+// judge is one production deployment's finding.
+func (ev *evaluator) judge(d Deployment) evidence.Finding {
+	f := evidence.Finding{Target: d.Target}
+	var units []*unit
+	for _, c := range d.Code {
+		units = append(units, ev.unit(d, c))
+	}
+	status := evidence.StatusPass
+	for _, u := range units {
+		for _, c := range u.checks {
+			f.Checks = append(f.Checks, c)
+		}
+		status = evidence.Worse(status, u.status())
+	}
+	if len(units) == 0 {
+		status = evidence.StatusError
+		f.Summary = "not judged: the deployment names no code (no version)"
+	}
+	f.Status = status
+	var shorts []string
+	for _, u := range units {
+		shorts = append(shorts, u.shorts[status]...)
+		if f.Verdict == "" {
+			f.Verdict = u.verdict[status]
+		}
+	}
+	prefix := ""
+	switch {
+	case d.Rollback:
+		prefix = "rollback: "
+	case d.Outcome == OutcomeFailed:
+		prefix = "failed deployment (nothing went live): "
+	case d.Outcome == OutcomeInProgress:
+		prefix = "in progress at collection: "
+	}
+	switch status {
+	case evidence.StatusPass:
+		var passes []string
+		for _, u := range units {
+			passes = append(passes, u.pass)
+		}
+		f.Verdict = VerdictApproved
+		switch {
+		case d.Rollback:
+			f.Verdict = VerdictRollback
+		case d.Outcome == OutcomeFailed:
+			f.Verdict = VerdictFailedDeployment
+		}
+		f.Summary = prefix + "deploys " + strings.Join(passes, "; ")
+	case evidence.StatusFail:
+		f.Summary = prefix + strings.Join(shorts, "; ")
+	case evidence.StatusNotVerifiable:
+		f.Summary = prefix + "not verifiable: " + strings.Join(shorts, "; ")
+	case evidence.StatusError:
+		if f.Summary == "" {
+			f.Summary = prefix + "not judged: " + strings.Join(shorts, "; ")
+		}
+	}
+	det := Details{Source: d.Source, Name: d.Name, ID: d.ID, Environment: d.Environment, CreatedAt: d.CreatedAt,
+		Creator: d.Creator, Trigger: d.Trigger, Ref: d.Ref, Outcome: d.Outcome, OutcomeDetail: d.OutcomeDetail,
+		Rollback: d.Rollback, Message: d.Message, Code: []CodeDetails{}}
+	for _, u := range units {
+		det.Code = append(det.Code, u.details)
+	}
+	f.Details = mustJSON(det)
+	return f
+}
+
+// label names a piece of code in checks: "version 3 (10%): " for Workers.
+func label(d Deployment, c Code) string {
+	if d.Source != SourceWorkers {
+		return ""
+	}
+	v := "version " + shortID(c.Version)
+	if c.VersionNumber > 0 {
+		v = "version " + strconv.Itoa(c.VersionNumber)
+	}
+	return fmt.Sprintf("%s (%s%%): ", v, strconv.FormatFloat(c.Percentage, 'f', -1, 64))
+}
+
+// unit judges one piece of code: its commit link, branch, change and,
+// when required, its non-production deployment.
+func (ev *evaluator) unit(d Deployment, c Code) *unit {
+	u := &unit{verdict: map[evidence.Status]string{}, shorts: map[evidence.Status][]string{}}
+	lbl := label(d, c)
+	sha, link := commitOf(c, ev.p)
+	u.details = CodeDetails{Version: c.Version, VersionNumber: c.VersionNumber, Percentage: c.Percentage, Source: c.Source,
+		Repo: c.Repo, SHA: sha, Link: link}
+
+	// commit_link
+	chk := evidence.Check{Rule: RuleCommitLink}
+	switch {
+	case sha == "" && c.LinkUnknown:
+		chk.Status = evidence.StatusNotVerifiable
+		chk.Detail = lbl + "which commit the code came from is unknown: " + c.Unlinked
+		chk.Fix = `Give the Cloudflare API token "Workers Scripts Read" and "Workers CI Read" on the account`
+		u.add(chk, "", lbl+"its commit is unknown")
+		return u
+	case sha == "" && slices.Contains(interactive, c.Source):
+		chk.Status = evidence.StatusFail
+		chk.Detail = lbl + c.Unlinked
+		chk.Fix = "Deploy Workers only from reviewed commits (Workers Builds, or wrangler in CI), and take dashboard editing (Workers Scripts Write) away from people"
+		u.add(chk, VerdictInteractiveEdit, lbl+"code edited in Cloudflare ("+c.Source+"), which no pull request reviewed")
+		return u
+	case sha == "":
+		chk.Status = evidence.StatusNotVerifiable
+		if ev.p.Untraced == UntracedFail {
+			chk.Status = evidence.StatusFail
+		}
+		chk.Detail = lbl + c.Unlinked
+		chk.Fix = "Deploy from CI with the commit recorded: Workers Builds or the Pages Git integration, or wrangler with the commit (--tag $GITHUB_SHA and workers_tag_is_commit, or pages deploy --commit-hash)"
+		u.add(chk, VerdictUntraced, lbl+c.Unlinked)
+		return u
+	case c.Repo == "":
+		chk.Status = evidence.StatusNotVerifiable
+		chk.Detail = lbl + "commit " + short(sha) + " of a repository no one named"
+		chk.Fix = "Name the GitHub repository in the policy (cloudflare.pages[].repo), or connect the project to it"
+		u.add(chk, "", lbl+"no repository is known for commit "+short(sha))
+		return u
+	case c.Dirty:
+		chk.Status = evidence.StatusFail
+		chk.Detail = fmt.Sprintf("%sbuilt from a working tree with uncommitted changes on top of commit %s of %s (commit_dirty)", lbl, short(sha), c.Repo)
+		chk.Fix = "Deploy only from clean checkouts of reviewed commits (CI), never from a developer's working tree"
+		u.add(chk, VerdictDirtyTree, lbl+"built from a working tree with uncommitted changes (commit_dirty)")
+		return u
+	}
+	chk.Status = evidence.StatusPass
+	chk.Detail = fmt.Sprintf("%scommit %s of %s, from %s", lbl, short(sha), c.Repo, link)
+	u.add(chk, "", "")
+
+	// on_default_branch
+	chk = evidence.Check{Rule: RuleDefaultBranch}
+	base := ev.branches[strings.ToLower(c.Repo)]
+	u.details.DefaultBranch = base
+	cmpf, compared := ev.compares[key(c.Repo, sha)]
+	switch {
+	case base == "":
+		rl, ok := ev.lookups[strings.ToLower(c.Repo)]
+		switch {
+		case ok && (rl.Call.HTTPStatus == http.StatusForbidden || rl.Call.HTTPStatus == http.StatusNotFound):
+			chk.Status = evidence.StatusNotVerifiable
+			chk.Detail = lbl + "the repository is unreadable: " + githubWithheld(rl.Call, permMetadata)
+			chk.Fix = fmt.Sprintf(`Give the GitHub token "Metadata: read" and "Contents: read" on %s`, c.Repo)
+			u.add(chk, "", lbl+"repository "+c.Repo+" is unreadable")
+		case ok:
+			chk.Status = evidence.StatusError
+			chk.Detail = lbl + "reading the repository failed: " + callMessage(rl.Call)
+			u.add(chk, "", lbl+"reading "+c.Repo+" failed")
+		default:
+			chk.Status = evidence.StatusError
+			chk.Detail = lbl + "the default branch of " + c.Repo + " was not collected"
+			u.add(chk, "", lbl+"not collected")
+		}
+		return u
+	case !compared:
+		chk.Status = evidence.StatusError
+		chk.Detail = lbl + "the comparison with " + base + " was not collected"
+		u.add(chk, "", lbl+"not collected")
+		return u
+	}
+	u.details.Compare = cmpf.Status
+	switch cmpf.Status {
+	case "identical", "behind":
+		chk.Status = evidence.StatusPass
+		chk.Detail = fmt.Sprintf("%scommit %s is on %s (GitHub compares %s...%s as %s)", lbl, short(sha), base, base, short(sha), cmpf.Status)
+		u.add(chk, "", "")
+	case "ahead", "diverged":
+		ahead, behind := aheadBehind(cmpf.Call.Body)
+		chk.Status = evidence.StatusFail
+		chk.Detail = fmt.Sprintf("%scommit %s is not on %s: GitHub compares it as %s (%d commits ahead, %d behind)", lbl, short(sha), base, cmpf.Status, ahead, behind)
+		chk.Fix = fmt.Sprintf("Deploy to production only commits merged into %s through a reviewed pull request", base)
+		msg := "deployed from another branch: commit " + short(sha) + " is not on " + base
+		if d.Ref != "" && d.Ref != base {
+			msg += " (ref " + d.Ref + ")"
+		}
+		u.add(chk, VerdictOtherBranch, lbl+msg)
+		return u
+	case "":
+		switch cmpf.Call.HTTPStatus {
+		case http.StatusNotFound, http.StatusUnprocessableEntity:
+			chk.Status = evidence.StatusFail
+			chk.Detail = fmt.Sprintf("%sGitHub does not know commit %s in %s: %s", lbl, short(sha), c.Repo, callMessage(cmpf.Call))
+			chk.Fix = "Deploy to production only commits pushed to the repository and merged into " + base
+			u.add(chk, VerdictUnknownCommit, lbl+"unknown commit "+short(sha)+" (GitHub does not know it in "+c.Repo+")")
+		case http.StatusForbidden:
+			chk.Status = evidence.StatusNotVerifiable
+			chk.Detail = lbl + "the comparison is unreadable: " + githubWithheld(cmpf.Call, permContents)
+			chk.Fix = fmt.Sprintf(`Give the GitHub token "Contents: read" on %s`, c.Repo)
+			u.add(chk, "", lbl+"whether commit "+short(sha)+" is on "+base+" is unknown")
+		default:
+			chk.Status = evidence.StatusError
+			chk.Detail = lbl + "comparing failed: " + callMessage(cmpf.Call)
+			u.add(chk, "", lbl+"comparing commit "+short(sha)+" with "+base+" failed")
+		}
+		return u
+	default:
+		chk.Status = evidence.StatusError
+		chk.Detail = fmt.Sprintf("%sGitHub compares commit %s with %s as %q, which is not a known status", lbl, short(sha), base, cmpf.Status)
+		u.add(chk, "", lbl+"unexpected comparison")
+		return u
+	}
+
+	// approved_change
+	chk = evidence.Check{Rule: RuleApprovedChange}
+	t, ok := ev.traces[key(c.Repo, sha)]
+	if !ok {
+		chk.Status = evidence.StatusError
+		chk.Detail = lbl + "the change behind the commit was not collected"
+		u.add(chk, "", lbl+"not collected")
+		return u
+	}
+	mf := t.Judge(ev.p.Review, ev.now)
+	u.details.Change, u.details.ChangeStatus, u.details.ChangeVerdict = mf.Target, mf.Status, mf.Verdict
+	change := mf.Target
+	if mf.Verdict != "" {
+		change += " (" + mf.Verdict + ")"
+	}
+	chk.Detail = fmt.Sprintf("%scommit %s came onto %s with %s, which merge-activity judges %s: %s", lbl, short(sha), base, mf.Target, mf.Status, mf.Summary)
+	switch mf.Status {
+	case evidence.StatusPass:
+		chk.Status = evidence.StatusPass
+		u.add(chk, "", "")
+	case evidence.StatusFail:
+		chk.Status = evidence.StatusFail
+		chk.Fix = "Deploy only commits of approved changes; see merge-activity's finding for " + mf.Target
+		u.add(chk, VerdictUnreviewed, lbl+"unreviewed change: "+change+": "+mf.Summary)
+		return u
+	case evidence.StatusNotVerifiable:
+		chk.Status = evidence.StatusNotVerifiable
+		u.add(chk, "", lbl+"the change behind commit "+short(sha)+": "+strings.TrimPrefix(mf.Summary, "not verifiable: "))
+		return u
+	default:
+		chk.Status = evidence.StatusError
+		u.add(chk, "", lbl+mf.Target+": "+mf.Summary)
+		return u
+	}
+	u.pass = fmt.Sprintf("%s%s, commit %s on %s", lbl, change, short(sha), base)
+
+	// non_production_first
+	if ev.p.RequireNonProductionFirst {
+		chk = evidence.Check{Rule: RuleNonProductionFirst}
+		proof, seen := ev.proven(c.Repo, sha, d.CreatedAt)
+		switch {
+		case proof != nil:
+			chk.Status = evidence.StatusPass
+			chk.Detail = fmt.Sprintf("%scommit %s was deployed to %s (%s) at %s, before", lbl, short(sha), proof.Environment, proof.Target, proof.CreatedAt.Format(time.RFC3339))
+			u.details.ProvenBy = proof.Target
+			u.add(chk, "", "")
+		case seen != "":
+			chk.Status = evidence.StatusNotVerifiable
+			chk.Detail = fmt.Sprintf("%scommit %s went to non-production before, with an outcome not known: %s", lbl, short(sha), seen)
+			u.add(chk, "", lbl+"whether commit "+short(sha)+" succeeded in non-production first is unknown")
+		default:
+			chk.Status = evidence.StatusFail
+			chk.Detail = fmt.Sprintf("%sno successful non-production deployment of commit %s before this one (looked back %s before the window)", lbl, short(sha), mergeactivity.Duration(ev.lookback))
+			chk.Fix = "Deploy each commit to a staging or preview environment, and let it succeed there, before production"
+			u.add(chk, VerdictNotProven, lbl+"commit "+short(sha)+" was not deployed to non-production first")
+		}
+	}
+	return u
+}
+
+// proven finds a successful non-production deployment of the commit before
+// t; seen names one whose outcome is unknown or still running.
+func (ev *evaluator) proven(repo, sha string, t time.Time) (*Deployment, string) {
+	var seen []string
+	for i := range ev.nonProd {
+		d := &ev.nonProd[i]
+		if !d.CreatedAt.Before(t) {
+			continue
+		}
+		for _, c := range d.Code {
+			s, _ := commitOf(c, ev.p)
+			if !strings.EqualFold(c.Repo, repo) || !sameCommit(s, sha) {
+				continue
+			}
+			switch d.Outcome {
+			case OutcomeSucceeded:
+				return d, ""
+			case OutcomeUnknown, OutcomeInProgress:
+				seen = append(seen, d.Target+" ("+d.OutcomeDetail+")")
+			}
+		}
+	}
+	return nil, strings.Join(seen, ", ")
+}
+
+// commitOf is the commit a piece of code came from and where the link comes
+// from: its recorded commit, or (workers_tag_is_commit) the full commit SHA
+// its Worker version is tagged with; empty when none.
+func commitOf(c Code, p Policy) (string, string) {
+	switch {
+	case c.SHA != "":
+		return c.SHA, c.Link
+	case p.Cloudflare.WorkersTagIsCommit && isFullSHA(c.Tag) && !slices.Contains(interactive, c.Source):
+		return strings.ToLower(c.Tag), "the version's workers/tag annotation (workers_tag_is_commit)"
+	}
+	return "", ""
+}
+
+// sameCommit compares commit ids, one possibly abbreviated (7+ characters).
+func sameCommit(a, b string) bool {
+	a, b = strings.ToLower(a), strings.ToLower(b)
+	if len(a) < 7 || len(b) < 7 {
+		return false
+	}
+	return strings.HasPrefix(a, b) || strings.HasPrefix(b, a)
+}
+
+func aheadBehind(body []byte) (int, int) {
+	var c struct {
+		AheadBy  int `json:"ahead_by"`
+		BehindBy int `json:"behind_by"`
+	}
+	_ = json.Unmarshal(body, &c)
+	return c.AheadBy, c.BehindBy
+}
+
+// callMessage is a failed GitHub call in one line.
+func callMessage(c githubapi.Call) string {
+	s := c.Request
+	if c.HTTPStatus != 0 {
+		s += ": " + strconv.Itoa(c.HTTPStatus)
+	}
+	if c.Message != "" {
+		s += " " + c.Message
+	}
+	if c.InvalidBody != "" {
+		s += " (the answer is not JSON)"
+	}
+	return s
+}
+
+// short is the first 12 characters of a commit id.
+func short(s string) string {
+	if len(s) > 12 {
+		return s[:12]
+	}
+	return s
+}
+
+// shortID is the first 8 characters of an id.
+func shortID(s string) string {
+	if len(s) > 8 {
+		return s[:8]
+	}
+	return s
+}
+
+func mustJSON(v any) json.RawMessage {
+	b, err := json.Marshal(v)
+	if err != nil {
+		panic("deployments: details do not serialise: " + err.Error())
+	}
+	return b
+}
