@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/changeproof/changeproof/schedules"
+	"github.com/changeproof/changeproof/storage"
 )
 
 const (
@@ -53,7 +54,11 @@ type Predicate struct {
 	// {"github": "https://api.github.com/"}, so evidence gathered from a
 	// GitHub Enterprise Server or a test double says so.
 	Sources map[string]string `json:"sources,omitempty"`
-	Status  Status            `json:"status"`
+	// Storage says where the evidence was written and what keeps it there
+	// unchanged: whether the store is WORM, and the lock (S3 Object Lock
+	// mode and retention, or the R2 bucket lock rule) that protects it.
+	Storage *storage.Description `json:"storage,omitempty"`
+	Status  Status               `json:"status"`
 	// Reason explains an error status (the collection failed or was partial).
 	Reason   string         `json:"reason,omitempty"`
 	Counts   map[Status]int `json:"counts"`

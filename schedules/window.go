@@ -5,6 +5,8 @@ package schedules
 import (
 	"errors"
 	"fmt"
+	"regexp"
+	"strconv"
 	"strings"
 	"time"
 )
@@ -101,4 +103,24 @@ func (s WindowSpec) Resolve(now time.Time) (Window, error) {
 		return Window{}, fmt.Errorf("--to %s is in the future (now is %s): evidence cannot cover time that has not happened", w.End.Format(time.RFC3339), now.Format(time.RFC3339))
 	}
 	return w, nil
+}
+
+var daysRE = regexp.MustCompile(`^(\d+)d$`)
+
+// ParseDuration accepts a Go duration (24h, 90m) or a number of days (7d,
+// 1095d), and refuses zero, negative and absurd (over 100 years) values.
+func ParseDuration(s string) (time.Duration, error) {
+	const maxDays = 36600
+	if m := daysRE.FindStringSubmatch(s); m != nil {
+		n, err := strconv.Atoi(m[1])
+		if err != nil || n <= 0 || n > maxDays {
+			return 0, fmt.Errorf("%q: days must be 1..%d", s, maxDays)
+		}
+		return time.Duration(n) * 24 * time.Hour, nil
+	}
+	d, err := time.ParseDuration(s)
+	if err != nil || d <= 0 || d > maxDays*24*time.Hour {
+		return 0, fmt.Errorf("%q: want a positive duration such as 24h, 90m or 7d", s)
+	}
+	return d, nil
 }

@@ -58,3 +58,17 @@ func TestWindowContainsIsHalfOpen(t *testing.T) {
 		t.Error("before start must be outside")
 	}
 }
+
+func TestParseDuration(t *testing.T) {
+	good := map[string]time.Duration{"24h": 24 * time.Hour, "90m": 90 * time.Minute, "7d": 7 * 24 * time.Hour, "1095d": 1095 * 24 * time.Hour}
+	for in, want := range good {
+		if got, err := ParseDuration(in); err != nil || got != want {
+			t.Errorf("ParseDuration(%q) = %v, %v; want %v", in, got, err, want)
+		}
+	}
+	for _, in := range []string{"", "0d", "0s", "-1h", "7 days", "d", "36601d", "99999999999999999999d", "1y"} {
+		if got, err := ParseDuration(in); err == nil {
+			t.Errorf("ParseDuration(%q) = %v, want an error", in, got)
+		}
+	}
+}

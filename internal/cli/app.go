@@ -19,6 +19,7 @@ import (
 	"github.com/changeproof/changeproof/collectors/mergeactivity"
 	"github.com/changeproof/changeproof/storage"
 	"github.com/changeproof/changeproof/storage/file"
+	s3store "github.com/changeproof/changeproof/storage/s3"
 )
 
 // Exit codes, the same for every command.
@@ -51,6 +52,9 @@ type App struct {
 	Build      Build
 	// GitHubRetryWait shortens retry waits in tests (0 = the client default).
 	GitHubRetryWait time.Duration
+	// StoreMaxAttempts bounds the tries of a network store's requests in
+	// tests (0 = the store's default).
+	StoreMaxAttempts int
 }
 
 // DefaultCollectors registers every collector: one line each.
@@ -65,6 +69,8 @@ func DefaultCollectors() *collectors.Registry {
 func DefaultStores() *storage.Registry {
 	r := storage.NewRegistry()
 	r.Register("file", file.Open)
+	r.Register(s3store.SchemeS3, s3store.Open)
+	r.Register(s3store.SchemeR2, s3store.Open)
 	return r
 }
 
@@ -152,7 +158,7 @@ Exit codes: 0 evidence written (whatever its findings) or command succeeded;
 	root.PersistentFlags().StringVar(&logLevel, "log-level", "warn", "log level on stderr: debug, info, warn or error")
 	root.CompletionOptions.DisableDefaultCmd = true
 	root.SetFlagErrorFunc(func(_ *cobra.Command, err error) error { return err })
-	root.AddCommand(app.collectCmd(), app.verifyCmd(), app.keygenCmd(), app.controlsCmd(), app.versionCmd())
+	root.AddCommand(app.collectCmd(), app.verifyCmd(), app.flushCmd(), app.storageCmd(), app.keygenCmd(), app.controlsCmd(), app.versionCmd())
 	return root
 }
 

@@ -45,6 +45,8 @@ func run(t *testing.T, args ...string) result {
 		Now:             func() time.Time { clock = clock.Add(time.Second); return clock },
 		Build:           cli.Build{Version: "test", Commit: "abc123"},
 		GitHubRetryWait: time.Millisecond,
+		// A stopped S3 server fails at once rather than after backoff.
+		StoreMaxAttempts: 2,
 	})
 	return result{code, out.String(), errb.String()}
 }

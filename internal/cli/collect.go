@@ -5,8 +5,6 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
-	"regexp"
-	"strconv"
 	"strings"
 	"text/tabwriter"
 	"time"
@@ -21,8 +19,10 @@ import (
 	"github.com/changeproof/changeproof/internal/ledger"
 	"github.com/changeproof/changeproof/internal/pipeline"
 	"github.com/changeproof/changeproof/internal/secret"
+	"github.com/changeproof/changeproof/internal/spool"
 	"github.com/changeproof/changeproof/schedules"
 	"github.com/changeproof/changeproof/storage"
+	s3store "github.com/changeproof/changeproof/storage/s3"
 )
 
 // DefaultStore is the embedded default evidence store.
@@ -38,6 +38,7 @@ type collectFlags struct {
 	configPath            string
 	output                string
 	failOn                string
+	storage               storeFlags
 }
 
 func (f *collectFlags) register(cmd *cobra.Command) {
@@ -48,31 +49,26 @@ func (f *collectFlags) register(cmd *cobra.Command) {
 	fs.StringVar(&f.from, "from", "", "window start, RFC 3339 or YYYY-MM-DD (UTC); the window is [from, to)")
 	fs.StringVar(&f.to, "to", "", "window end (exclusive), RFC 3339 or YYYY-MM-DD (default: now)")
 	fs.StringVar(&f.since, "since", "", "window as a duration up to now, e.g. 24h, 90m or 7d (default 24h)")
-	fs.StringVar(&f.store, "store", "", "evidence store URL: file://DIR or a directory (default "+DefaultStore+", or the config's store)")
+	fs.StringVar(&f.store, "store", "", "evidence store URL: file://DIR (or a directory), s3://BUCKET/PREFIX?region=R or r2://ACCOUNT/BUCKET/PREFIX (default "+DefaultStore+", or the config's store)")
 	fs.StringVar(&f.key, "key", "", "Ed25519 signing key, PKCS#8 PEM with mode 0600 (create with `changeproof keygen`)")
 	fs.StringVar(&f.githubAPIURL, "github-api-url", "", "GitHub REST API root (default "+githubapi.DefaultBaseURL+"; Enterprise Server: https://HOST/api/v3)")
 	fs.StringVar(&f.cloudflareAPIURL, "cloudflare-api-url", "", "Cloudflare API root, for collectors with Cloudflare sources (default https://api.cloudflare.com/client/v4)")
 	fs.StringVar(&f.configPath, "config", "", "config file (store, key, GitHub settings, controls, policies)")
 	fs.StringVarP(&f.output, "output", "o", "table", "output format: table or json")
 	fs.StringVar(&f.failOn, "fail-on", "none", "exit 1 when the evidence status is at least this: fail, not_verifiable or none")
+	f.storage.register(fs)
 }
-
-var daysRE = regexp.MustCompile(`^(\d+)d$`)
 
 func parseSince(s string) (time.Duration, error) {
 	if s == "" {
 		return 0, nil
 	}
-	if m := daysRE.FindStringSubmatch(s); m != nil {
-		n, err := strconv.Atoi(m[1])
-		if err != nil || n <= 0 || n > 3660 {
-			return 0, fmt.Errorf("--since %q: days must be 1..3660", s)
-		}
-		return time.Duration(n) * 24 * time.Hour, nil
+	d, err := schedules.ParseDuration(s)
+	if err != nil {
+		return 0, fmt.Errorf("--since %w", err)
 	}
-	d, err := time.ParseDuration(s)
-	if err != nil || d <= 0 {
-		return 0, fmt.Errorf("--since %q: want a positive duration such as 24h, 90m or 7d", s)
+	if d > 3660*24*time.Hour {
+		return 0, fmt.Errorf("--since %q: at most 3660 days", s)
 	}
 	return d, nil
 }
@@ -135,6 +131,7 @@ type prepared struct {
 	runner    *pipeline.Runner
 	gh        *githubapi.Client
 	store     storage.Store
+	spool     *spool.Store
 }
 
 func (app *App) runCollect(cmd *cobra.Command, name string, f *collectFlags) error {
@@ -148,6 +145,10 @@ func (app *App) runCollect(cmd *cobra.Command, name string, f *collectFlags) err
 	}
 	if err := printOutcome(app, f.output, out, p); err != nil {
 		return fail(ExitError, err)
+	}
+	if p.spool != nil && len(p.spool.Spooled()) > 0 {
+		return fail(ExitError, fmt.Errorf("%s: the store %s was unavailable: the signed evidence %s and %d other object(s) are kept in the spool %s; the next collection or `changeproof flush` uploads them",
+			name, p.store.Describe().URL, out.Entry.Key, len(p.spool.Spooled())-1, p.spool.Dir()))
 	}
 	if out.CollectErr != nil {
 		return fail(ExitError, fmt.Errorf("%s: %w (recorded as error evidence %s)", name, out.CollectErr, out.Entry.Key))
@@ -225,10 +226,9 @@ func (app *App) prepareCollect(cmd *cobra.Command, name string, f *collectFlags)
 		return nil, fmt.Errorf("signing key %s: %w", keyPath, err)
 	}
 
-	if f.cloudflareAPIURL != "" {
-		if _, err := githubapi.ParseBaseURL(f.cloudflareAPIURL); err != nil {
-			return nil, fmt.Errorf("--cloudflare-api-url: %w", err)
-		}
+	cf, err := app.cloudflare(cfg, f.cloudflareAPIURL)
+	if err != nil {
+		return nil, err
 	}
 	tokenEnv := orDefault(cfg.GitHub.TokenEnv, githubapi.TokenEnv)
 	logger := slog.Default()
@@ -252,26 +252,31 @@ func (app *App) prepareCollect(cmd *cobra.Command, name string, f *collectFlags)
 	if err := cfg.DecodePolicy(name, policy); err != nil {
 		return nil, err
 	}
+	sources := map[string]string{"github": gh.BaseURL.String()}
+	_ = cf
 	req := collectors.Request{Scope: scope, Window: window, Policy: policy}
 	if err := c.Validate(req); err != nil {
 		return nil, fmt.Errorf("%s: %w", name, err)
 	}
 
 	storeURL := orDefault(f.store, cfg.Store, DefaultStore)
-	store, err := app.Stores.Open(cmd.Context(), storeURL, storage.Options{})
+	store, sp, err := app.openWritable(cmd.Context(), storeURL, &f.storage, cfg, true, func() (s3store.R2Locks, error) { return app.cloudflareLocks(cfg, f.cloudflareAPIURL) })
 	if err != nil {
 		return nil, err
 	}
+	desc := store.Describe()
 	return &prepared{
 		collector: c,
 		req:       req,
 		gh:        gh,
 		store:     store,
+		spool:     sp,
 		runner: &pipeline.Runner{
 			Ledger:   &ledger.Ledger{Store: store, Signer: signer},
 			Catalog:  catalog,
 			Producer: evidence.Producer{Name: "changeproof", Version: app.Build.Version},
-			Sources:  map[string]string{"github": gh.BaseURL.String()},
+			Sources:  sources,
+			Storage:  &desc,
 			Now:      app.Now,
 			Logger:   logger,
 		},

@@ -11,18 +11,25 @@ import (
 
 	"github.com/goccy/go-yaml"
 	"github.com/goccy/go-yaml/ast"
+	"github.com/goccy/go-yaml/parser"
 
 	"github.com/changeproof/changeproof/evidence/controls"
+	"github.com/changeproof/changeproof/schedules"
 )
 
 // Config is the content of a config file (changeproof.yaml).
 type Config struct {
 	// Store is the evidence store URL (default file://evidence).
 	Store string `yaml:"store"`
+	// Storage holds the store's retention and lock settings.
+	Storage Storage `yaml:"storage"`
 	// Key is the path of the Ed25519 signing key (PKCS#8 PEM, mode 0600).
 	Key string `yaml:"key"`
 	// GitHub configures the GitHub source.
 	GitHub GitHub `yaml:"github"`
+	// Cloudflare configures the Cloudflare source (deployments of Workers
+	// and Pages) and the R2 bucket-lock checks.
+	Cloudflare Cloudflare `yaml:"cloudflare"`
 	// Controls extends or overrides the embedded controls catalog.
 	Controls controls.Override `yaml:"controls"`
 	// Policies holds a policy section per collector name; each collector
@@ -40,6 +47,36 @@ type GitHub struct {
 	// TokenEnv names the environment variable holding the token (default
 	// GITHUB_TOKEN). The token itself never goes in the file.
 	TokenEnv string `yaml:"token_env"`
+}
+
+// Storage configures how evidence is kept in an S3 or R2 store.
+type Storage struct {
+	// Retention is how long each object stays locked: a duration such as
+	// 1095d (the default) or 26280h.
+	Retention string `yaml:"retention"`
+	// LockMode is the S3 Object Lock mode: compliance (default) or
+	// governance.
+	LockMode string `yaml:"lock_mode"`
+	// LegalHold also places a legal hold on every object (S3).
+	LegalHold bool `yaml:"legal_hold"`
+	// AllowUnlocked writes to a bucket without Object Lock (or R2 lock
+	// rule); every evidence object then records that it was not WORM.
+	AllowUnlocked bool `yaml:"allow_unlocked"`
+	// Spool is the directory holding evidence a store could not take yet
+	// (default $XDG_STATE_HOME/changeproof/spool).
+	Spool string `yaml:"spool"`
+}
+
+// Cloudflare configures the Cloudflare API.
+type Cloudflare struct {
+	// APIURL is the API root (default https://api.cloudflare.com/client/v4).
+	APIURL string `yaml:"api_url"`
+	// TokenEnv names the environment variable holding the API token
+	// (default CLOUDFLARE_API_TOKEN). The token never goes in the file.
+	TokenEnv string `yaml:"token_env"`
+	// AccountID is the Cloudflare account holding the Workers, Pages
+	// projects and R2 buckets.
+	AccountID string `yaml:"account_id"`
 }
 
 // Path is the file the config was read from.
@@ -68,13 +105,54 @@ func Parse(path string, data []byte) (*Config, error) {
 		pos := n.GetToken().Position
 		return nil, fmt.Errorf("%s:%d:%d: policies: want a mapping of collector name to policy", path, pos.Line, pos.Column)
 	}
-	if c.GitHub.TokenEnv != "" && !envNameRE.MatchString(c.GitHub.TokenEnv) {
-		return nil, fmt.Errorf("%s: github.token_env %q is not an environment variable name (the token itself never goes in the file)", path, c.GitHub.TokenEnv)
+	if err := c.check(data); err != nil {
+		return nil, err
 	}
 	return &c, nil
 }
 
-var envNameRE = regexp.MustCompile(`^[A-Za-z_][A-Za-z0-9_]*$`)
+// check validates values the YAML types cannot, naming file, line and key.
+func (c *Config) check(data []byte) error {
+	at := func(key string) string {
+		if p, err := yaml.PathString("$." + key); err == nil {
+			if file, err := parser.ParseBytes(data, 0); err == nil {
+				if n, err := p.FilterFile(file); err == nil && n != nil {
+					pos := n.GetToken().Position
+					return fmt.Sprintf("%s:%d:%d: %s", c.path, pos.Line, pos.Column, key)
+				}
+			}
+		}
+		return c.path + ": " + key
+	}
+	for _, key := range []string{"github.token_env", "cloudflare.token_env"} {
+		env := c.GitHub.TokenEnv
+		if key == "cloudflare.token_env" {
+			env = c.Cloudflare.TokenEnv
+		}
+		if env != "" && !envNameRE.MatchString(env) {
+			return fmt.Errorf("%s %q is not an environment variable name (the token itself never goes in the file)", at(key), env)
+		}
+	}
+	if id := c.Cloudflare.AccountID; id != "" && !accountIDRE.MatchString(id) {
+		return fmt.Errorf("%s %q: want the 32-hex-digit account id", at("cloudflare.account_id"), id)
+	}
+	if r := c.Storage.Retention; r != "" {
+		if _, err := schedules.ParseDuration(r); err != nil {
+			return fmt.Errorf("%s %w", at("storage.retention"), err)
+		}
+	}
+	switch c.Storage.LockMode {
+	case "", "compliance", "governance":
+	default:
+		return fmt.Errorf("%s %q: want compliance or governance", at("storage.lock_mode"), c.Storage.LockMode)
+	}
+	return nil
+}
+
+var (
+	envNameRE   = regexp.MustCompile(`^[A-Za-z_][A-Za-z0-9_]*$`)
+	accountIDRE = regexp.MustCompile(`^[0-9a-f]{32}$`)
+)
 
 // DecodePolicy decodes the policy section for a collector into dst (which
 // holds the defaults). A missing section leaves dst unchanged.

@@ -20,6 +20,12 @@ func TestParseStrict(t *testing.T) {
 		{"token in file", "github:\n  token_env: ghp_abc-123\n", "token_env \"ghp_abc-123\" is not an environment variable name"},
 		{"policies not a map", "policies: [1, 2]\n", "want a mapping"},
 		{"bad control override", "controls:\n  collectors:\n    branch-protection: 7\n", "c.yaml:3:"},
+		{"cloudflare token in file", "cloudflare:\n  token_env: abc-123\n", "c.yaml:2:14: cloudflare.token_env \"abc-123\" is not an environment variable name"},
+		{"bad account id", "cloudflare:\n  account_id: acme\n", "c.yaml:2:15: cloudflare.account_id \"acme\": want the 32-hex-digit account id"},
+		{"bad retention", "storage:\n  retention: forever\n", "c.yaml:2:14: storage.retention \"forever\": want a positive duration"},
+		{"zero retention", "storage:\n  retention: 0d\n", "storage.retention \"0d\": days must be"},
+		{"bad lock mode", "storage:\n  lock_mode: strict\n", "c.yaml:2:14: storage.lock_mode \"strict\": want compliance or governance"},
+		{"unknown storage key", "storage:\n  retentoin: 7d\n", "c.yaml:2:3: unknown field \"retentoin\""},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
@@ -31,6 +37,20 @@ func TestParseStrict(t *testing.T) {
 				t.Fatalf("error is not one line: %q", err)
 			}
 		})
+	}
+}
+
+func TestParseStorageAndCloudflare(t *testing.T) {
+	src := "store: s3://evidence/prod?region=eu-west-1\nstorage:\n  retention: 2555d\n  lock_mode: governance\n  legal_hold: true\n  spool: /var/lib/changeproof/spool\ncloudflare:\n  account_id: 0123456789abcdef0123456789abcdef\n  token_env: CF_TOKEN\n"
+	c, err := Parse("c.yaml", []byte(src))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if c.Storage.Retention != "2555d" || c.Storage.LockMode != "governance" || !c.Storage.LegalHold || c.Storage.Spool != "/var/lib/changeproof/spool" {
+		t.Errorf("storage = %+v", c.Storage)
+	}
+	if c.Cloudflare.AccountID != "0123456789abcdef0123456789abcdef" || c.Cloudflare.TokenEnv != "CF_TOKEN" {
+		t.Errorf("cloudflare = %+v", c.Cloudflare)
 	}
 }
 

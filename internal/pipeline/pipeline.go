@@ -14,6 +14,7 @@ import (
 	"github.com/changeproof/changeproof/evidence"
 	"github.com/changeproof/changeproof/evidence/controls"
 	"github.com/changeproof/changeproof/internal/ledger"
+	"github.com/changeproof/changeproof/storage"
 )
 
 // writeTimeout bounds writing the evidence of a cancelled collection.
@@ -26,6 +27,8 @@ type Runner struct {
 	Producer evidence.Producer
 	// Sources names the APIs collectors read from, recorded in evidence.
 	Sources map[string]string
+	// Storage describes the store the evidence goes to, recorded in it.
+	Storage *storage.Description
 	Now     func() time.Time
 	Logger  *slog.Logger
 }
@@ -63,6 +66,7 @@ func (r *Runner) Run(ctx context.Context, c collectors.Collector, req collectors
 		Policy:    policy,
 		Producer:  r.Producer,
 		Sources:   r.Sources,
+		Storage:   r.Storage,
 	}}
 	if pit, ok := c.(collectors.PointInTime); ok {
 		st.Predicate.PointInTime = pit.PointInTime()
@@ -120,6 +124,14 @@ func (r *Runner) Run(ctx context.Context, c collectors.Collector, req collectors
 		var cancel context.CancelFunc
 		wctx, cancel = context.WithTimeout(context.WithoutCancel(ctx), writeTimeout)
 		defer cancel()
+	}
+	// Read the head again: another run may have appended meanwhile. Only
+	// if the store cannot answer now is the head read before collecting
+	// used (the evidence then goes to a spool, if the store has one).
+	if p2, at2, herr := r.Ledger.Head(wctx, c.Name(), p.Scope, p.Sources); herr == nil {
+		prev, headAt = p2, at2
+	} else {
+		log.Warn("the store did not answer before writing; linking to the chain head read before collecting", "err", herr)
 	}
 	entry, err := r.Ledger.AppendAfter(wctx, st, prev, headAt)
 	if err != nil {
