@@ -16,6 +16,8 @@ import (
 
 	"github.com/changeproof/changeproof/collectors"
 	"github.com/changeproof/changeproof/collectors/branchprotection"
+	"github.com/changeproof/changeproof/collectors/cistatus"
+	"github.com/changeproof/changeproof/collectors/deployments"
 	"github.com/changeproof/changeproof/collectors/mergeactivity"
 	"github.com/changeproof/changeproof/storage"
 	"github.com/changeproof/changeproof/storage/file"
@@ -62,6 +64,8 @@ func DefaultCollectors() *collectors.Registry {
 	r := collectors.NewRegistry()
 	r.Register(branchprotection.Info())
 	r.Register(mergeactivity.Info())
+	r.Register(cistatus.Info())
+	r.Register(deployments.Info())
 	return r
 }
 
@@ -136,10 +140,11 @@ func (app *App) rootCmd() *cobra.Command {
 	root := &cobra.Command{
 		Use:   "changeproof",
 		Short: "Collect signed change-management evidence for SOC 2 CC8.1 and ISO/IEC 27001 A.8.32",
-		Long: `changeproof collects change-management evidence from GitHub (and, later,
-Cloudflare), judges it against a policy, and writes it as signed in-toto
-statements in DSSE envelopes to a create-only evidence store that auditors can
-verify without trusting changeproof.
+		Long: `changeproof collects change-management evidence from GitHub and Cloudflare,
+judges it against a policy, and writes it as signed in-toto statements in
+DSSE envelopes to a create-only evidence store (a directory, or an
+object-locked S3 or R2 bucket) that auditors can verify without trusting
+changeproof.
 
 Exit codes: 0 evidence written (whatever its findings) or command succeeded;
 1 findings at or above --fail-on, or verification found a problem;

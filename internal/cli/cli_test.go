@@ -18,7 +18,10 @@ import (
 	"github.com/changeproof/changeproof/internal/ghfake"
 )
 
-const testToken = "ghp_TESTtokenNeverPrinted0123456789"
+const (
+	testToken   = "ghp_TESTtokenNeverPrinted0123456789"
+	testCFToken = "cf-TESTtokenNeverPrinted9876543210"
+)
 
 // clock is shared by every run in a test binary and only moves forward, as
 // real time does.
@@ -31,16 +34,17 @@ type result struct {
 
 func run(t *testing.T, args ...string) result {
 	t.Helper()
+	return runEnv(t, map[string]string{"GITHUB_TOKEN": testToken, "CLOUDFLARE_API_TOKEN": testCFToken}, args...)
+}
+
+// runEnv runs the command line with exactly the environment env.
+func runEnv(t *testing.T, env map[string]string, args ...string) result {
+	t.Helper()
 	var out, errb bytes.Buffer
 	code := cli.Main(context.Background(), args, &cli.App{
 		Stdout: &out,
 		Stderr: &errb,
-		Getenv: func(k string) string {
-			if k == "GITHUB_TOKEN" {
-				return testToken
-			}
-			return ""
-		},
+		Getenv: func(k string) string { return env[k] },
 		// Each call of the clock moves it a second, as real time would.
 		Now:             func() time.Time { clock = clock.Add(time.Second); return clock },
 		Build:           cli.Build{Version: "test", Commit: "abc123"},

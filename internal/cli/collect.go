@@ -12,6 +12,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/changeproof/changeproof/collectors"
+	"github.com/changeproof/changeproof/collectors/deployments"
 	"github.com/changeproof/changeproof/evidence"
 	"github.com/changeproof/changeproof/evidence/controls"
 	"github.com/changeproof/changeproof/internal/config"
@@ -92,7 +93,15 @@ Collectors:
 ` + app.collectorList() + `
 
 The GitHub token is read from GITHUB_TOKEN (or the variable the config's
-github.token_env names); it is never printed or stored.
+github.token_env names), the Cloudflare token (deployments of Workers and
+Pages, R2 lock checks) from CLOUDFLARE_API_TOKEN (or cloudflare.token_env);
+neither is ever printed or stored. The Cloudflare account is the config's
+cloudflare.account_id.
+
+s3:// and r2:// stores lock every object (see --retention, --lock-mode) and
+refuse a bucket that does not; when such a store is unavailable the signed
+evidence waits in a local spool (--spool) and the command exits 2 - the next
+collection or ` + "`changeproof flush`" + ` uploads it.
 
 A collection that fails (API unreachable, permissions, cancelled) is still
 recorded as signed evidence with status "error" and the reason, and the
@@ -100,6 +109,8 @@ command exits 2.`,
 		Example: `  changeproof collect branch-protection --org acme --key signing.key
   changeproof collect branch-protection --repo acme/api --branch main --store file:///srv/evidence --key signing.key --output json
   changeproof collect merge-activity --repo acme/api --from 2026-11-01 --to 2026-12-01 --key signing.key --fail-on fail
+  changeproof collect ci-status --org acme --since 24h --key signing.key --store "s3://acme-evidence/changeproof?region=eu-west-1"
+  changeproof collect deployments --repo acme/api --since 7d --key signing.key --config changeproof.yaml
 
 Each collector's README (collectors/<name>/README.md) lists the endpoints it
 calls, the token permissions it needs and its policy keys.`,
@@ -247,13 +258,19 @@ func (app *App) prepareCollect(cmd *cobra.Command, name string, f *collectFlags)
 		logger.Warn("no GitHub token: requests are anonymous and most settings will be not_verifiable", "env", tokenEnv)
 	}
 
-	c := info.New(collectors.Deps{GitHub: gh, Logger: logger, Now: app.Now})
+	c := info.New(collectors.Deps{GitHub: gh, Cloudflare: cf, Logger: logger, Now: app.Now})
 	policy := c.NewPolicy()
 	if err := cfg.DecodePolicy(name, policy); err != nil {
 		return nil, err
 	}
 	sources := map[string]string{"github": gh.BaseURL.String()}
-	_ = cf
+	if dp, ok := policy.(*deployments.Policy); ok {
+		// The account is a source setting; a policy may still name its own.
+		if dp.Cloudflare.AccountID == "" {
+			dp.Cloudflare.AccountID = cfg.Cloudflare.AccountID
+		}
+		sources["cloudflare"] = cf.BaseURL()
+	}
 	req := collectors.Request{Scope: scope, Window: window, Policy: policy}
 	if err := c.Validate(req); err != nil {
 		return nil, fmt.Errorf("%s: %w", name, err)
