@@ -16,10 +16,11 @@ all: build
 build:
 	$(GO) build -trimpath -ldflags '$(LDFLAGS)' -o $(BIN)/changeproof ./cmd/changeproof
 	$(GO) build -trimpath -o $(BIN)/ghfake ./internal/cmd/ghfake
+	$(GO) build -trimpath -o $(BIN)/cffake ./internal/cmd/cffake
 
-## demo: a local fake GitHub serving testdata/github/sample-org, the
-## branch-protection and merge-activity collectors into ./evidence-demo,
-## then verification.
+## demo: a local fake GitHub (testdata/github/sample-org) and fake
+## Cloudflare API (testdata/cloudflare/sample-account), all four collectors
+## into ./evidence-demo, then verification.
 demo: build
 	./scripts/demo.sh
 

@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
-# The demo behind `make demo`: a fake GitHub on 127.0.0.1 serving the bundled
-# sample organisation "acme", the branch-protection and merge-activity
-# collectors writing signed evidence to ./evidence-demo, and verification of
-# everything stored there.
+# The demo behind `make demo`: a fake GitHub and a fake Cloudflare API on
+# 127.0.0.1 serving the bundled sample organisation "acme" and its Cloudflare
+# account, all four collectors (branch-protection, merge-activity, ci-status,
+# deployments) writing signed evidence to ./evidence-demo, and verification
+# of everything stored there.
 # Run again to append to the same hash chain.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -27,11 +28,45 @@ start_fake() {
   done
   return 1
 }
+# The same for the fake Cloudflare API, which requires the demo's token.
+start_cffake() {
+  rm -f "$state/cffake.url"
+  CLOUDFLARE_API_TOKEN=demo-cf-token-not-a-secret "$bin/cffake" --fixture testdata/cloudflare/sample-account \
+    --addr "127.0.0.1:$1" --url-file "$state/cffake.url" --token-env CLOUDFLARE_API_TOKEN &
+  cffake=$!
+  for _ in $(seq 1 100); do
+    [ -s "$state/cffake.url" ] && return 0
+    kill -0 "$cffake" 2>/dev/null || return 1
+    sleep 0.1
+  done
+  return 1
+}
 fake=
-trap '[ -n "$fake" ] && { kill "$fake" 2>/dev/null || true; wait "$fake" 2>/dev/null || true; }' EXIT
+cffake=
+stop_fakes() {
+  for p in $fake $cffake; do kill "$p" 2>/dev/null || true; wait "$p" 2>/dev/null || true; done
+}
+trap stop_fakes EXIT
 start_fake "${DEMO_GITHUB_PORT:-48621}" 2>/dev/null || start_fake 0 ||
   { echo "demo: the fake GitHub did not start" >&2; exit 2; }
 api=$(cat "$state/ghfake.url")
+start_cffake "${DEMO_CLOUDFLARE_PORT:-48622}" 2>/dev/null || start_cffake 0 ||
+  { echo "demo: the fake Cloudflare API did not start" >&2; exit 2; }
+cfapi=$(cat "$state/cffake.url")
+
+# The demo's config: the Cloudflare account and the Workers script and Pages
+# project whose deployments to trace.
+cat > "$state/changeproof.yaml" <<'YAML'
+cloudflare:
+  account_id: 0123456789abcdef0123456789abcdef
+policies:
+  deployments:
+    cloudflare:
+      workers:
+        - {script: payments-api, repo: acme/payments}
+      pages:
+        - {project: web}
+YAML
 
 if [ ! -f "$state/signing.key" ]; then
   "$bin/changeproof" keygen --out "$state/signing.key"
@@ -52,6 +87,18 @@ echo "== changeproof collect merge-activity --repo acme/payments --repo acme/web
 GITHUB_TOKEN=demo-token-not-a-secret "$bin/changeproof" collect merge-activity \
   --repo acme/payments --repo acme/web --from 2026-11-16 --to 2026-11-23 \
   --store "file://$store" --key "$state/signing.key" --github-api-url "$api"
+
+echo
+echo "== changeproof collect ci-status --repo acme/payments --repo acme/web  (the demo week)"
+GITHUB_TOKEN=demo-token-not-a-secret "$bin/changeproof" collect ci-status \
+  --repo acme/payments --repo acme/web --from 2026-11-16 --to 2026-11-23 \
+  --store "file://$store" --key "$state/signing.key" --github-api-url "$api"
+
+echo
+echo "== changeproof collect deployments --repo acme/payments --repo acme/web  (GitHub, Workers, Pages; fake Cloudflare at $cfapi)"
+GITHUB_TOKEN=demo-token-not-a-secret CLOUDFLARE_API_TOKEN=demo-cf-token-not-a-secret "$bin/changeproof" collect deployments \
+  --repo acme/payments --repo acme/web --from 2026-11-16 --to 2026-11-23 --config "$state/changeproof.yaml" \
+  --store "file://$store" --key "$state/signing.key" --github-api-url "$api" --cloudflare-api-url "$cfapi"
 
 echo
 echo "== changeproof verify $store --pubkey $state/signing.key.pub"

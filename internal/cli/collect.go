@@ -15,6 +15,7 @@ import (
 	"github.com/changeproof/changeproof/collectors/deployments"
 	"github.com/changeproof/changeproof/evidence"
 	"github.com/changeproof/changeproof/evidence/controls"
+	"github.com/changeproof/changeproof/internal/cfapi"
 	"github.com/changeproof/changeproof/internal/config"
 	"github.com/changeproof/changeproof/internal/githubapi"
 	"github.com/changeproof/changeproof/internal/ledger"
@@ -141,6 +142,7 @@ type prepared struct {
 	req       collectors.Request
 	runner    *pipeline.Runner
 	gh        *githubapi.Client
+	cf        *cfapi.Client
 	store     storage.Store
 	spool     *spool.Store
 }
@@ -286,6 +288,7 @@ func (app *App) prepareCollect(cmd *cobra.Command, name string, f *collectFlags)
 		collector: c,
 		req:       req,
 		gh:        gh,
+		cf:        cf,
 		store:     store,
 		spool:     sp,
 		runner: &pipeline.Runner{
@@ -320,6 +323,8 @@ type collectOutput struct {
 	Counts   map[evidence.Status]int `json:"counts"`
 	Findings []evidence.Finding      `json:"findings"`
 	Requests int64                   `json:"requests"`
+	// CloudflareRequests counts requests to the Cloudflare API.
+	CloudflareRequests int64 `json:"cloudflareRequests,omitempty"`
 }
 
 func printOutcome(app *App, format string, out *pipeline.Outcome, p *prepared) error {
@@ -328,6 +333,7 @@ func printOutcome(app *App, format string, out *pipeline.Outcome, p *prepared) e
 		Evidence: out.Entry.Key, SHA256: out.Entry.SHA256, RawFacts: out.Entry.RawKey,
 		Store: p.store.Describe().URL, Status: pred.Status, Reason: pred.Reason,
 		Counts: pred.Counts, Findings: pred.Findings, Requests: p.gh.Stats.Requests(),
+		CloudflareRequests: p.cf.Stats.Requests(),
 	}
 	if format == "json" {
 		enc := json.NewEncoder(app.Stdout)
@@ -350,6 +356,10 @@ func printOutcome(app *App, format string, out *pipeline.Outcome, p *prepared) e
 	}
 	fmt.Fprintf(app.Stdout, "evidence:  %s\n", o.Evidence)
 	fmt.Fprintf(app.Stdout, "store:     %s\n", o.Store)
-	fmt.Fprintf(app.Stdout, "requests:  %d to the GitHub API\n", o.Requests)
+	fmt.Fprintf(app.Stdout, "requests:  %d to the GitHub API", o.Requests)
+	if o.CloudflareRequests > 0 {
+		fmt.Fprintf(app.Stdout, ", %d to the Cloudflare API", o.CloudflareRequests)
+	}
+	fmt.Fprintln(app.Stdout)
 	return nil
 }
