@@ -2,13 +2,9 @@ package cistatus
 
 import (
 	"context"
-	"encoding/json"
-	"fmt"
 	"log/slog"
 	"net/http"
 	"net/http/httptest"
-	"net/url"
-	"strconv"
 	"strings"
 	"sync"
 	"testing"
@@ -41,25 +37,19 @@ func week() schedules.Window {
 	return schedules.Window{Start: mustTime(weekStart), End: mustTime(weekEnd)}
 }
 
-// listKeys are the arrays GitHub pages inside object bodies.
-var listKeys = []string{"check_runs", "statuses", "workflow_runs", "workflows"}
-
-// pager serves a fixture the way GitHub does: ghfake answers (and pages
-// JSON arrays itself); object bodies holding a listing (check_runs,
-// statuses, workflow_runs, workflows) are cut into pages here, with the
-// same Link headers, because ghfake serves objects whole. Every body served
-// is recorded by request, so tests can check the facts keep them byte for
-// byte.
+// pager serves a fixture through ghfake, which pages JSON arrays and the
+// listings GitHub pages inside object bodies (check_runs, statuses,
+// workflow_runs, workflows) as GitHub does, and records every body served
+// by request, so tests can check the facts keep them byte for byte.
 type pager struct {
 	srv *ghfake.Server
-	max int
 
 	mu     sync.Mutex
 	served map[string][]byte
 }
 
-func newPager(srv *ghfake.Server, maxPerPage int) *pager {
-	return &pager{srv: srv, max: maxPerPage, served: map[string][]byte{}}
+func newPager(srv *ghfake.Server) *pager {
+	return &pager{srv: srv, served: map[string][]byte{}}
 }
 
 func (p *pager) ServeHTTP(w http.ResponseWriter, r *http.Request) {
@@ -68,15 +58,6 @@ func (p *pager) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	body := rec.Body.Bytes()
 	for k, v := range rec.Header() {
 		w.Header()[k] = v
-	}
-	if rec.Code == http.StatusOK {
-		if paged, link, ok := p.page(r, body); ok {
-			body = paged
-			w.Header().Del("Link")
-			if link != "" {
-				w.Header().Set("Link", link)
-			}
-		}
 	}
 	key := "GET /" + strings.TrimPrefix(r.URL.EscapedPath(), p.srv.BasePath())
 	if r.URL.RawQuery != "" {
@@ -97,70 +78,6 @@ func (p *pager) body(req string) ([]byte, bool) {
 	return b, ok
 }
 
-// page cuts an object body holding a listing into the requested page; ok
-// is false for other bodies. A listing that fits one page is served as is.
-func (p *pager) page(r *http.Request, body []byte) ([]byte, string, bool) {
-	var o map[string]json.RawMessage
-	if json.Unmarshal(body, &o) != nil {
-		return nil, "", false
-	}
-	var key string
-	var items []json.RawMessage
-	for _, k := range listKeys {
-		if raw, ok := o[k]; ok && json.Unmarshal(raw, &items) == nil {
-			key = k
-			break
-		}
-	}
-	if key == "" {
-		return nil, "", false
-	}
-	q := r.URL.Query()
-	perPage := min(intParam(q, "per_page", ghfake.DefaultPerPage), p.max)
-	page := intParam(q, "page", 1)
-	last := max(1, (len(items)+perPage-1)/perPage)
-	if last == 1 && page == 1 {
-		return body, "", true
-	}
-	start := min((page-1)*perPage, len(items))
-	end := min(start+perPage, len(items))
-	cut, err := json.Marshal(items[start:end])
-	if err != nil {
-		panic(err)
-	}
-	o[key] = cut
-	out, err := json.MarshalIndent(o, "", "  ")
-	if err != nil {
-		panic(err)
-	}
-	pageURL := func(n int) string {
-		u := url.URL{Scheme: "http", Host: r.Host, Path: r.URL.Path, RawPath: r.URL.RawPath}
-		qq := r.URL.Query()
-		qq.Set("page", strconv.Itoa(n))
-		u.RawQuery = qq.Encode()
-		return u.String()
-	}
-	var links []string
-	if page > 1 {
-		links = append(links, fmt.Sprintf("<%s>; rel=\"prev\"", pageURL(min(page-1, last))))
-	}
-	if page < last {
-		links = append(links, fmt.Sprintf("<%s>; rel=\"next\"", pageURL(page+1)), fmt.Sprintf("<%s>; rel=\"last\"", pageURL(last)))
-	}
-	if page > 1 {
-		links = append(links, fmt.Sprintf("<%s>; rel=\"first\"", pageURL(1)))
-	}
-	return out, strings.Join(links, ", "), true
-}
-
-func intParam(q url.Values, name string, def int) int {
-	n, err := strconv.Atoi(q.Get(name))
-	if err != nil || n < 1 {
-		return def
-	}
-	return n
-}
-
 // fakeGitHub serves a fixture directory through a pager and returns the
 // fake, the pager and a client pointed at them.
 func fakeGitHub(t testing.TB, dir string, maxPerPage int) (*ghfake.Server, *pager, *githubapi.Client) {
@@ -172,7 +89,7 @@ func fakeGitHub(t testing.TB, dir string, maxPerPage int) (*ghfake.Server, *page
 	return serveFixture(t, fx, maxPerPage)
 }
 
-// serveFixture serves a fixture through a pager (maxPerPage 0: GitHub's
+// serveFixture serves a fixture through a recording pager (maxPerPage 0: GitHub's
 // 100).
 func serveFixture(t testing.TB, fx *ghfake.Fixture, maxPerPage int) (*ghfake.Server, *pager, *githubapi.Client) {
 	t.Helper()
@@ -183,7 +100,7 @@ func serveFixture(t testing.TB, fx *ghfake.Fixture, maxPerPage int) (*ghfake.Ser
 		maxPerPage = ghfake.MaxPerPage
 	}
 	srv := ghfake.New(fx, ghfake.WithToken(testToken), ghfake.WithMaxPerPage(maxPerPage))
-	pg := newPager(srv, maxPerPage)
+	pg := newPager(srv)
 	return srv, pg, serveHandler(t, srv, pg)
 }
 

@@ -87,6 +87,36 @@ func TestPagination(t *testing.T) {
 	}
 }
 
+func TestPaginationInsideObjects(t *testing.T) {
+	body := json.RawMessage(`{"total_count": 5, "check_runs": ` + string(numbers(5)) + `}`)
+	small := json.RawMessage(`{"total_count": 1,  "check_runs": [{"n": 1}]}`)
+	other := json.RawMessage(`{"sha": "abc", "items": [1, 2, 3, 4]}`)
+	s := New(&Fixture{Routes: []Route{{Path: "/runs", Body: body}, {Path: "/small", Body: small}, {Path: "/other", Body: other}}}, WithMaxPerPage(2))
+	base := serve(t, s)
+
+	resp, got := get(t, base+"runs?per_page=100&page=3")
+	var page struct {
+		TotalCount int               `json:"total_count"`
+		CheckRuns  []json.RawMessage `json:"check_runs"`
+	}
+	if err := json.Unmarshal([]byte(got), &page); err != nil || page.TotalCount != 5 || len(page.CheckRuns) != 1 || string(page.CheckRuns[0]) != `{"n": 5}` {
+		t.Errorf("page 3 of an object listing = %s (%v)", got, err)
+	}
+	if l := resp.Header.Get("Link"); !strings.Contains(l, `rel="prev"`) || strings.Contains(l, `rel="next"`) {
+		t.Errorf("last page Link = %s", l)
+	}
+	if resp, got := get(t, base+"runs"); !strings.Contains(resp.Header.Get("Link"), `page=3>; rel="last"`) || strings.Count(got, `"n"`) != 2 {
+		t.Errorf("page 1 = %s, Link %s", got, resp.Header.Get("Link"))
+	}
+	// One page is served byte for byte; objects GitHub does not page, whole.
+	if _, got := get(t, base+"small"); got != string(small) {
+		t.Errorf("a one-page object was re-encoded: %s", got)
+	}
+	if resp, got := get(t, base+"other"); got != string(other) || resp.Header.Get("Link") != "" {
+		t.Errorf("an object without a paged listing = %s, Link %q", got, resp.Header.Get("Link"))
+	}
+}
+
 func TestPaginationDefaults(t *testing.T) {
 	base := serve(t, New(&Fixture{Routes: []Route{{Path: "/l", Body: numbers(101)}, {Path: "/one", Body: numbers(2)}}}))
 	_, body := get(t, base+"l")

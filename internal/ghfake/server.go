@@ -54,7 +54,15 @@ type Server struct {
 type compiled struct {
 	Route
 	items []json.RawMessage
+	// object and key are set for an object body whose listing GitHub pages
+	// (check runs, statuses, workflow runs): the page replaces object[key].
+	object map[string]json.RawMessage
+	key    string
 }
+
+// PagedKeys are the arrays GitHub pages inside object bodies, as
+// {"total_count": N, "check_runs": [...]}; the fake pages them too.
+var PagedKeys = []string{"check_runs", "check_suites", "statuses", "workflow_runs", "workflows", "jobs"}
 
 // Option configures a Server.
 type Option func(*Server)
@@ -132,8 +140,16 @@ func New(f *Fixture, opts ...Option) *Server {
 		c := &compiled{Route: r}
 		if r.status() == http.StatusOK {
 			var items []json.RawMessage
+			var obj map[string]json.RawMessage
 			if err := json.Unmarshal(r.Body, &items); err == nil && items != nil {
 				c.items = items
+			} else if err := json.Unmarshal(r.Body, &obj); err == nil {
+				for _, k := range PagedKeys {
+					if err := json.Unmarshal(obj[k], &items); err == nil && items != nil {
+						c.items, c.object, c.key = items, obj, k
+						break
+					}
+				}
 			}
 		}
 		key := r.method() + " " + r.Path
@@ -199,7 +215,7 @@ func (s *Server) respond(w http.ResponseWriter, r *http.Request, apiPath string,
 	}
 	body := []byte(route.Body)
 	if route.items != nil {
-		body = s.paginate(w, r, route.items)
+		body = s.paginate(w, r, route)
 	}
 	w.WriteHeader(route.status())
 	_, _ = w.Write(body)
@@ -275,14 +291,20 @@ func queryMatches(want map[string]string, q url.Values) bool {
 	return true
 }
 
-// paginate returns the requested page of items and sets the Link header the
-// way GitHub does: absolute URLs, rel prev/next/last/first.
-func (s *Server) paginate(w http.ResponseWriter, r *http.Request, items []json.RawMessage) []byte {
+// paginate returns the requested page of the route's items and sets the
+// Link header the way GitHub does: absolute URLs, rel prev/next/last/first.
+// An object body that fits one page is served byte for byte; a longer one
+// is re-encoded around the page of its listing.
+func (s *Server) paginate(w http.ResponseWriter, r *http.Request, route *compiled) []byte {
+	items := route.items
 	q := r.URL.Query()
 	perPage := intParam(q, "per_page", DefaultPerPage)
 	perPage = min(perPage, s.maxPerPage)
 	page := intParam(q, "page", 1)
 	last := max(1, (len(items)+perPage-1)/perPage)
+	if route.object != nil && last == 1 && page == 1 {
+		return []byte(route.Body)
+	}
 
 	start := min((page-1)*perPage, len(items))
 	end := min(start+perPage, len(items))
@@ -299,7 +321,28 @@ func (s *Server) paginate(w http.ResponseWriter, r *http.Request, items []json.R
 	if link := linkHeader(r, page, last); link != "" {
 		w.Header().Set("Link", link)
 	}
-	return buf.Bytes()
+	if route.object == nil {
+		return buf.Bytes()
+	}
+	// The object again, keys sorted, each value byte for byte.
+	keys := slices.Sorted(maps.Keys(route.object))
+	var out bytes.Buffer
+	out.WriteByte('{')
+	for i, k := range keys {
+		if i > 0 {
+			out.WriteString(", ")
+		}
+		name, _ := json.Marshal(k)
+		out.Write(name)
+		out.WriteString(": ")
+		if k == route.key {
+			out.Write(buf.Bytes())
+		} else {
+			out.Write(route.object[k])
+		}
+	}
+	out.WriteByte('}')
+	return out.Bytes()
 }
 
 // intParam reads a positive integer query parameter, or def.
