@@ -59,6 +59,28 @@ type Store interface {
 	Describe() Description
 }
 
+// Tampered is an object a store found hidden or replaced after it was
+// written, for TamperChecker.
+type Tampered struct {
+	// Key is the object's key in the store.
+	Key string `json:"key"`
+	// Reason says what was done to it, in one line.
+	Reason string `json:"reason"`
+}
+
+// TamperChecker is implemented by stores that can see changes which Get and
+// List do not show: on a versioned S3 bucket with Object Lock, a delete
+// without a version ID hides the locked version behind a delete marker, and
+// a plain overwrite adds a newer version in front of it; the locked version
+// itself stays intact. Verification calls it when a store implements it
+// and reports each finding as a problem.
+type TamperChecker interface {
+	// Tampering lists the objects under prefix ("" for the whole store)
+	// that were hidden or replaced, in ascending key order; none is an
+	// empty list. An error means the check could not be made.
+	Tampering(ctx context.Context, prefix string) ([]Tampered, error)
+}
+
 // Description tells users and evidence what kind of store holds the evidence.
 type Description struct {
 	// URL locates the store, without credentials.

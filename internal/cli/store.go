@@ -348,7 +348,7 @@ cloudflare.token_env names) needs "Workers R2 Storage: Edit".`,
 			if err != nil {
 				return fail(ExitError, err)
 			}
-			rule, err := s3store.ApplyR2Lock(cmd.Context(), locks, loc.Account, loc.Bucket, loc.Prefix, d)
+			rule, err := s3store.ApplyR2LockAt(cmd.Context(), locks, loc, d)
 			if err != nil {
 				return fail(ExitError, err)
 			}

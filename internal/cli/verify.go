@@ -36,6 +36,8 @@ a DSSE signature by a trusted key over the in-toto statement, the statement
 and predicate types, raw facts that hash to the signed subject and are stored
 under raw/ unchanged, and — for a whole store — one unbroken hash chain per
 collector and scope (no deleted, modified, reordered or forked envelopes).
+On an S3 bucket with Object Lock, objects hidden behind a delete marker or
+overwritten with a newer version are reported as well.
 
 Each bad file is named with the reason. Exit 0 when everything verifies,
 1 when anything does not, 2 on a usage error.`,
@@ -68,6 +70,17 @@ Each bad file is named with the reason. Exit 0 when everything verifies,
 			rep, err := ledger.Verify(cmd.Context(), store, v, opts)
 			if err != nil {
 				return fail(ExitError, err)
+			}
+			// Objects hidden or replaced in ways reads do not show (S3
+			// delete markers, newer versions) are problems too.
+			if tc, ok := store.(storage.TamperChecker); ok {
+				found, err := tc.Tampering(cmd.Context(), opts.Prefix)
+				if err != nil {
+					return fail(ExitError, err)
+				}
+				for _, f := range found {
+					rep.Problems = append(rep.Problems, ledger.Problem{Key: f.Key, Reason: f.Reason})
+				}
 			}
 			if err := printReport(app, output, rep, store.Describe().URL); err != nil {
 				return fail(ExitError, err)

@@ -53,13 +53,43 @@ type R2Locks interface {
 	PutBucketLock(ctx context.Context, account, bucket string, config json.RawMessage) error
 }
 
+// R2JurisdictionLocks is an R2Locks that can also address buckets in an
+// R2 jurisdiction ("eu", "fedramp"), whose lock rules the Cloudflare API
+// serves only to requests with the cf-r2-jurisdiction header. Opening an
+// r2:// store whose endpoint names a jurisdiction needs one.
+type R2JurisdictionLocks interface {
+	R2Locks
+	// InJurisdiction returns the R2Locks that reads and writes the lock
+	// rules of buckets in jurisdiction.
+	InJurisdiction(jurisdiction string) R2Locks
+}
+
 // CloudflareLocks returns the R2Locks that calls the Cloudflare API through
 // api, e.g. cloudflare.NewWithAPIToken(os.Getenv("CLOUDFLARE_API_TOKEN")).
 // The token needs the "Workers R2 Storage" read permission to open a store
-// and the edit permission for ApplyR2Lock.
+// and the edit permission for ApplyR2Lock. It implements
+// R2JurisdictionLocks.
 func CloudflareLocks(api *cloudflare.API) R2Locks { return cloudflareLocks{api: api} }
 
-type cloudflareLocks struct{ api *cloudflare.API }
+type cloudflareLocks struct {
+	api          *cloudflare.API
+	jurisdiction string // "" for the default one
+}
+
+var _ R2JurisdictionLocks = cloudflareLocks{}
+
+func (c cloudflareLocks) InJurisdiction(jurisdiction string) R2Locks {
+	return cloudflareLocks{api: c.api, jurisdiction: jurisdiction}
+}
+
+// headers are the request headers of a lock API call.
+func (c cloudflareLocks) headers() http.Header {
+	h := http.Header{}
+	if c.jurisdiction != "" {
+		h.Set("cf-r2-jurisdiction", c.jurisdiction)
+	}
+	return h
+}
 
 // lockPath is the API path of a bucket's lock configuration.
 func lockPath(account, bucket string) string {
@@ -67,7 +97,7 @@ func lockPath(account, bucket string) string {
 }
 
 func (c cloudflareLocks) GetBucketLock(ctx context.Context, account, bucket string) (json.RawMessage, error) {
-	r, err := c.api.Raw(ctx, http.MethodGet, lockPath(account, bucket), nil, nil)
+	r, err := c.api.Raw(ctx, http.MethodGet, lockPath(account, bucket), nil, c.headers())
 	if err != nil {
 		return nil, cloudflareError(err)
 	}
@@ -78,7 +108,9 @@ func (c cloudflareLocks) GetBucketLock(ctx context.Context, account, bucket stri
 }
 
 func (c cloudflareLocks) PutBucketLock(ctx context.Context, account, bucket string, config json.RawMessage) error {
-	r, err := c.api.Raw(ctx, http.MethodPut, lockPath(account, bucket), []byte(config), http.Header{"Content-Type": {"application/json"}})
+	h := c.headers()
+	h.Set("Content-Type", "application/json")
+	r, err := c.api.Raw(ctx, http.MethodPut, lockPath(account, bucket), []byte(config), h)
 	if err != nil {
 		return cloudflareError(err)
 	}
@@ -86,6 +118,18 @@ func (c cloudflareLocks) PutBucketLock(ctx context.Context, account, bucket stri
 		return fmt.Errorf("the Cloudflare API answered success=false: %s", responseInfos(r.Errors))
 	}
 	return nil
+}
+
+// locksIn returns the R2Locks for buckets in jurisdiction ("" for the
+// default one), or an error if locks cannot address it.
+func locksIn(locks R2Locks, jurisdiction string) (R2Locks, error) {
+	if jurisdiction == "" {
+		return locks, nil
+	}
+	if j, ok := locks.(R2JurisdictionLocks); ok {
+		return j.InJurisdiction(jurisdiction), nil
+	}
+	return nil, fmt.Errorf("the bucket is in R2 jurisdiction %q, but the Cloudflare client in use (%T) cannot address jurisdictions (it does not implement s3store.R2JurisdictionLocks), so it would read the lock rules of another bucket", jurisdiction, locks)
 }
 
 // responseInfos joins the messages of a Cloudflare error list.
@@ -292,6 +336,10 @@ func (s *Store) checkR2Lock(ctx context.Context, set settings, opts storage.Opti
 		s.unlockedR2(set, opts, "its bucket lock rules were not checked (no Cloudflare API token)")
 		return nil
 	}
+	locks, err = locksIn(locks, s.loc.Jurisdiction)
+	if err != nil {
+		return fmt.Errorf("%s: %w", s.url, err)
+	}
 	raw, err := locks.GetBucketLock(ctx, s.loc.Account, s.loc.Bucket)
 	if err != nil {
 		return fmt.Errorf("%s: reading the lock rules of R2 bucket %q: %w", s.url, s.loc.Bucket, err)
@@ -343,13 +391,32 @@ func (s *Store) unlockedR2(set settings, opts storage.Options, why string) {
 	s.desc.Lock = &storage.LockInfo{Kind: storage.LockNone}
 }
 
+// ApplyR2LockAt is ApplyR2Lock for the bucket and prefix of an r2://
+// location, in the location's jurisdiction: locks must implement
+// R2JurisdictionLocks when loc.Jurisdiction is set.
+func ApplyR2LockAt(ctx context.Context, locks R2Locks, loc Location, retention time.Duration) (R2LockRule, error) {
+	if loc.Scheme != SchemeR2 {
+		return R2LockRule{}, fmt.Errorf("%s: R2 lock rules are for r2:// stores", loc)
+	}
+	if locks == nil {
+		return R2LockRule{}, fmt.Errorf("R2 bucket %s: no Cloudflare API client (set CLOUDFLARE_API_TOKEN)", loc.Bucket)
+	}
+	in, err := locksIn(locks, loc.Jurisdiction)
+	if err != nil {
+		return R2LockRule{}, fmt.Errorf("R2 bucket %s: %w", loc.Bucket, err)
+	}
+	return ApplyR2Lock(ctx, in, loc.Account, loc.Bucket, loc.Prefix, retention)
+}
+
 // ApplyR2Lock makes sure an enabled lock rule of the R2 bucket keeps the
 // objects under prefix (a store prefix: empty or ending in '/') for at
 // least retention, for `changeproof storage lock`. If a rule already does,
 // it returns that rule and changes nothing. Otherwise it adds an Age rule
 // for prefix, keeping every existing rule as it was, and reads the rules
 // back to confirm. The read-modify-write is not atomic: do not edit the
-// bucket's lock rules elsewhere at the same moment.
+// bucket's lock rules elsewhere at the same moment. It addresses the bucket
+// in the jurisdiction locks is for (the default one for CloudflareLocks);
+// ApplyR2LockAt takes it from a Location.
 func ApplyR2Lock(ctx context.Context, locks R2Locks, account, bucket, prefix string, retention time.Duration) (R2LockRule, error) {
 	if retention < time.Second {
 		return R2LockRule{}, fmt.Errorf("R2 bucket %s: retention %s is not positive", bucket, retention)

@@ -32,10 +32,16 @@ type fakeCloudflare struct {
 	t      *testing.T
 	bucket string
 
+	// jurisdiction is the bucket's R2 jurisdiction: requests must carry it
+	// in the cf-r2-jurisdiction header, or the bucket is not found, as
+	// with the Cloudflare API.
+	jurisdiction string
+
 	mu     sync.Mutex
 	config json.RawMessage // the lock configuration, {"rules": [...]}
 	puts   []json.RawMessage
-	status int // when non-zero, every request fails with this status
+	status int      // when non-zero, every request fails with this status
+	seen   []string // the cf-r2-jurisdiction header of each request, "-" when absent
 }
 
 func (f *fakeCloudflare) ServeHTTP(w http.ResponseWriter, r *http.Request) {
@@ -54,8 +60,13 @@ func (f *fakeCloudflare) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		fail(f.status, 10001, "service unavailable")
 		return
 	}
+	j, ok := r.Header["Cf-R2-Jurisdiction"]
+	if !ok {
+		j = []string{"-"}
+	}
+	f.seen = append(f.seen, strings.Join(j, ","))
 	want := "/client/v4/accounts/" + testAccount + "/r2/buckets/" + f.bucket + "/lock"
-	if r.URL.Path != want {
+	if r.URL.Path != want || r.Header.Get("cf-r2-jurisdiction") != f.jurisdiction {
 		fail(http.StatusNotFound, 10006, "The specified bucket does not exist.")
 		return
 	}

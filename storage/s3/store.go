@@ -5,7 +5,9 @@
 // Every Put is a conditional create (If-None-Match: *): an existing key is
 // refused with storage.ErrExists and never replaced. Every Put carries the
 // SHA-256 checksum of the data (x-amz-checksum-sha256), so the server stores
-// exactly what was signed or nothing.
+// exactly what was signed or nothing. Get asks for the stored checksum and
+// the SDK checks the content against it when the server returns one.
+// Objects are at most MaxObjectSize bytes.
 //
 // On S3 every object also gets S3 Object Lock retention: COMPLIANCE mode by
 // default (GOVERNANCE by option) until now + the configured retention (1095
@@ -13,6 +15,15 @@
 // writing anything, that the bucket has Object Lock enabled and refuses a
 // bucket without it unless storage.Options.AllowUnlocked is set; the store
 // then sends no lock headers and Describe reports WORM false.
+//
+// A bucket with Object Lock is versioned: a delete without a version ID
+// only puts a delete marker in front of the locked version, and a plain PUT
+// (without If-None-Match) adds a newer version in front of it. On such a
+// bucket Get, Stat and List therefore read object versions: every key with
+// a version is listed, even behind a delete marker, and Get reads the
+// key's oldest version, the one written create-only and locked. Tampering
+// (storage.TamperChecker) reports the keys that have delete markers or
+// more than one version.
 //
 // R2 has no per-object lock: immutability comes from the bucket's lock rules,
 // read through the Cloudflare API at Open. Open refuses to write unless an
@@ -32,6 +43,7 @@ import (
 	"encoding/base64"
 	"errors"
 	"fmt"
+	"io"
 	"iter"
 	"log/slog"
 	"net"
@@ -58,6 +70,13 @@ import (
 // 27001 audits.
 const DefaultRetention = 1095 * 24 * time.Hour
 
+// MaxObjectSize is the largest object, in bytes, that Put writes and Get
+// reads: 256 MiB. Envelopes and raw facts are far smaller. Get never
+// allocates more than this whatever size the server reports, so an object
+// planted in the bucket cannot exhaust the reader's memory; it returns an
+// error naming the key instead.
+const MaxObjectSize = 256 << 20
+
 // defaultMaxAttempts is how often a request is tried before a transient
 // failure is returned.
 const defaultMaxAttempts = 4
@@ -74,9 +93,17 @@ type Store struct {
 	objectLock bool
 	lockMode   types.ObjectLockMode
 	legalHold  bool
-	readOnly   bool
-	desc       storage.Description
+	// versioned is true when objects are read by version (buckets with
+	// Object Lock, which are always versioned).
+	versioned bool
+	readOnly  bool
+	maxSize   int64 // MaxObjectSize; tests lower it
+	pageSize  int32 // entries per listing page; 0 is the server's default (1,000)
+	log       *slog.Logger
+	desc      storage.Description
 }
+
+var _ storage.TamperChecker = (*Store)(nil)
 
 var _ storage.Store = (*Store)(nil)
 
@@ -160,6 +187,8 @@ func open(ctx context.Context, loc Location, opts storage.Options) (*Store, erro
 		retention: set.retention,
 		now:       set.now,
 		readOnly:  opts.ReadOnly,
+		maxSize:   MaxObjectSize,
+		log:       set.log,
 	}
 	switch loc.Scheme {
 	case SchemeS3:
@@ -248,7 +277,14 @@ func newClient(ctx context.Context, loc *Location, opts storage.Options, log *sl
 		}
 	})
 	if ep := client.Options().BaseEndpoint; loc.Endpoint == "" && ep != nil {
-		loc.Endpoint = *ep // from AWS_ENDPOINT_URL(_S3) or the shared config
+		// From AWS_ENDPOINT_URL_S3, AWS_ENDPOINT_URL or the shared config:
+		// it gets the checks of ?endpoint=, as it goes into Describe().URL,
+		// the evidence and messages.
+		e, err := checkEndpoint(*ep, "the S3 endpoint from the AWS configuration (AWS_ENDPOINT_URL_S3, AWS_ENDPOINT_URL or endpoint_url in the shared config)")
+		if err != nil {
+			return nil, fmt.Errorf("%s: %w", loc, err)
+		}
+		loc.Endpoint = e
 	}
 	return client, nil
 }
@@ -268,6 +304,7 @@ func (s *Store) checkObjectLock(ctx context.Context, set settings, opts storage.
 	}
 	if enabled {
 		s.objectLock = true
+		s.versioned = true
 		s.lockMode = set.lockMode
 		s.legalHold = opts.LegalHold
 		s.desc.WORM = true
@@ -300,16 +337,19 @@ func (s *Store) checkObjectLock(ctx context.Context, set settings, opts storage.
 // s3Protection describes S3 Object Lock protection for Describe.
 func s3Protection(mode types.ObjectLockMode, retention time.Duration, legalHold bool) string {
 	var b strings.Builder
-	fmt.Fprintf(&b, "S3 Object Lock, %s mode: every object version is locked for %s after it is written", mode, humanDuration(retention))
+	fmt.Fprintf(&b, "S3 Object Lock, %s mode: the object version each write creates is locked for %s", mode, humanDuration(retention))
 	if mode == types.ObjectLockModeCompliance {
-		b.WriteString("; nobody, not even the account's root user, can overwrite or delete it or shorten the lock before then")
+		b.WriteString("; nobody, not even the account's root user, can change or delete that version or shorten its lock before then")
 	} else {
-		b.WriteString("; only users granted s3:BypassGovernanceRetention can delete it or shorten the lock before then")
+		b.WriteString("; only users granted s3:BypassGovernanceRetention can delete that version or shorten its lock before then")
 	}
 	if legalHold {
 		b.WriteString("; every object also carries a legal hold, which keeps it until someone with s3:PutObjectLegalHold removes the hold")
 	}
-	b.WriteString(". Writes are create-only (If-None-Match) and carry a SHA-256 checksum")
+	b.WriteString(". Writes are create-only (If-None-Match) and carry a SHA-256 checksum. " +
+		"The bucket is versioned: a principal allowed s3:DeleteObject can still hide a locked version behind a delete marker, " +
+		"and one allowed s3:PutObject without If-None-Match can put a newer version in front of it; " +
+		"changeproof reads the oldest version and verify reports both")
 	return b.String()
 }
 
@@ -337,13 +377,17 @@ func (s *Store) objectKey(key string) *string { return aws.String(s.loc.Prefix +
 //
 // If an attempt's answer is lost and the SDK's retry finds the key taken,
 // Put compares the stored object's checksum with the data's: equal means
-// the earlier attempt stored it, and Put succeeds.
+// the earlier attempt stored it, and Put succeeds; a transient failure of
+// that check is ErrUnavailable. Data over MaxObjectSize is refused.
 func (s *Store) Put(ctx context.Context, key string, data []byte) error {
 	if err := storage.ValidateKey(key); err != nil {
 		return fmt.Errorf("storing %s: %w", key, err)
 	}
 	if s.readOnly {
 		return fmt.Errorf("storing %s in %s: the store was opened read-only", key, s.url)
+	}
+	if int64(len(data)) > s.maxSize {
+		return fmt.Errorf("storing %s in %s: %d bytes is more than the %d-byte maximum object size", key, s.url, len(data), s.maxSize)
 	}
 	if err := ctx.Err(); err != nil {
 		return fmt.Errorf("storing %s: %w", key, err)
@@ -372,10 +416,23 @@ func (s *Store) Put(ctx context.Context, key string, data []byte) error {
 		return nil
 	}
 	if errorCode(err) == "PreconditionFailed" {
-		if attempts.Load() > 1 && s.holds(ctx, key, checksum) {
-			return nil
+		if attempts.Load() == 1 {
+			return fmt.Errorf("storing %s in %s: %w", key, s.url, storage.ErrExists)
 		}
-		return fmt.Errorf("storing %s in %s: %w", key, s.url, storage.ErrExists)
+		same, herr := s.holds(ctx, key, checksum)
+		switch {
+		case herr == nil && same:
+			return nil
+		case herr == nil:
+			return fmt.Errorf("storing %s in %s: %w", key, s.url, storage.ErrExists)
+		}
+		ferr := s.fail("checking", key, herr)
+		if errors.Is(ferr, storage.ErrUnavailable) || errors.Is(ferr, context.Canceled) {
+			// The key is taken, perhaps by an earlier attempt of this
+			// very Put: only a later try can tell.
+			return fmt.Errorf("storing %s: the retried write found the key taken, and checking whether an earlier attempt took it failed: %w", key, ferr)
+		}
+		return fmt.Errorf("storing %s in %s: %w (whether it holds this data could not be checked: %v)", key, s.url, storage.ErrExists, ferr)
 	}
 	return s.fail("storing", key, err)
 }
@@ -393,20 +450,37 @@ func countAttempts(n *atomic.Int32) func(*s3.Options) {
 	}
 }
 
-// holds reports whether the object under key has the given SHA-256
-// checksum; false when that cannot be told.
-func (s *Store) holds(ctx context.Context, key, checksum string) bool {
-	out, err := s.client.HeadObject(ctx, &s3.HeadObjectInput{
+// holds reports whether the object under key (its oldest version on a
+// versioned bucket) has the given SHA-256 checksum. The error is the SDK's.
+func (s *Store) holds(ctx context.Context, key, checksum string) (bool, error) {
+	in := &s3.HeadObjectInput{
 		Bucket:       aws.String(s.loc.Bucket),
 		Key:          s.objectKey(key),
 		ChecksumMode: types.ChecksumModeEnabled,
-	})
-	return err == nil && aws.ToString(out.ChecksumSHA256) == checksum
+	}
+	if s.versioned {
+		vs, _, err := s.versionsOf(ctx, key)
+		if err != nil {
+			return false, err
+		}
+		if len(vs) == 0 {
+			return false, nil // taken by a delete marker only: not by this data
+		}
+		in.VersionId = aws.String(oldest(vs).id)
+	}
+	out, err := s.client.HeadObject(ctx, in)
+	if err != nil {
+		return false, err
+	}
+	return aws.ToString(out.ChecksumSHA256) == checksum, nil
 }
 
 // Get returns the content stored under key, or an error wrapping
-// storage.ErrNotExist. It asks for the stored checksum, and the SDK refuses
-// content that does not match it.
+// storage.ErrNotExist. On a versioned bucket it reads the key's oldest
+// version (see the package documentation). It asks for the stored
+// checksum, and the SDK refuses content that does not match it; a server
+// that returns no checksum (an object not written by Put) is not checked.
+// An object over MaxObjectSize is refused with an error naming the key.
 func (s *Store) Get(ctx context.Context, key string) ([]byte, error) {
 	if err := storage.ValidateKey(key); err != nil {
 		return nil, fmt.Errorf("reading %s: %w", key, err)
@@ -414,19 +488,37 @@ func (s *Store) Get(ctx context.Context, key string) ([]byte, error) {
 	if err := ctx.Err(); err != nil {
 		return nil, fmt.Errorf("reading %s: %w", key, err)
 	}
-	out, err := s.client.GetObject(ctx, &s3.GetObjectInput{
+	in := &s3.GetObjectInput{
 		Bucket:       aws.String(s.loc.Bucket),
 		Key:          s.objectKey(key),
 		ChecksumMode: types.ChecksumModeEnabled,
-	})
+	}
+	if s.versioned {
+		v, err := s.version(ctx, "reading", key)
+		if err != nil {
+			return nil, err
+		}
+		if v.size > s.maxSize {
+			return nil, s.tooLarge(key, v.size)
+		}
+		in.VersionId = aws.String(v.id)
+	}
+	out, err := s.client.GetObject(ctx, in)
 	if err != nil {
 		return nil, s.fail("reading", key, err)
 	}
 	defer out.Body.Close()
 	size := aws.ToInt64(out.ContentLength)
+	if size > s.maxSize {
+		return nil, s.tooLarge(key, size)
+	}
+	// Never more than maxSize+1 bytes, whatever the server said or sends.
 	buf := bytes.NewBuffer(make([]byte, 0, max(size, 0)+bytes.MinRead))
-	if _, err := buf.ReadFrom(out.Body); err != nil {
+	if _, err := buf.ReadFrom(io.LimitReader(out.Body, s.maxSize+1)); err != nil {
 		return nil, s.fail("reading", key, err)
+	}
+	if int64(buf.Len()) > s.maxSize {
+		return nil, s.tooLarge(key, -1)
 	}
 	if out.ContentLength != nil && int64(buf.Len()) != size {
 		return nil, fmt.Errorf("reading %s from %s: got %d bytes, the object has %d: %w", key, s.url, buf.Len(), size, storage.ErrUnavailable)
@@ -434,14 +526,32 @@ func (s *Store) Get(ctx context.Context, key string) ([]byte, error) {
 	return buf.Bytes(), nil
 }
 
-// Stat describes the object stored under key, or returns an error wrapping
-// storage.ErrNotExist.
+// tooLarge is Get's error for an object over the maximum size; size is the
+// size the server reported, or negative when it sent more than it said.
+func (s *Store) tooLarge(key string, size int64) error {
+	what := "the server sent more"
+	if size >= 0 {
+		what = fmt.Sprintf("the server reports %d bytes", size)
+	}
+	return fmt.Errorf("reading %s from %s: the object is larger than the %d-byte maximum (%s): changeproof writes no such object, so someone else put it there; it was not read",
+		key, s.url, s.maxSize, what)
+}
+
+// Stat describes the object stored under key (its oldest version on a
+// versioned bucket), or returns an error wrapping storage.ErrNotExist.
 func (s *Store) Stat(ctx context.Context, key string) (storage.ObjectInfo, error) {
 	if err := storage.ValidateKey(key); err != nil {
 		return storage.ObjectInfo{}, fmt.Errorf("stat %s: %w", key, err)
 	}
 	if err := ctx.Err(); err != nil {
 		return storage.ObjectInfo{}, fmt.Errorf("stat %s: %w", key, err)
+	}
+	if s.versioned {
+		v, err := s.version(ctx, "stat", key)
+		if err != nil {
+			return storage.ObjectInfo{}, err
+		}
+		return storage.ObjectInfo{Key: key, Size: v.size, ModTime: v.modTime}, nil
 	}
 	out, err := s.client.HeadObject(ctx, &s3.HeadObjectInput{Bucket: aws.String(s.loc.Bucket), Key: s.objectKey(key)})
 	if err != nil {
@@ -451,11 +561,14 @@ func (s *Store) Stat(ctx context.Context, key string) (storage.ObjectInfo, error
 }
 
 // List yields the objects whose keys start with prefix, in ascending
-// byte-wise key order, reading ListObjectsV2 pages of up to 1,000 keys. A
-// listing that is not in strictly ascending order, or an object under the
-// store's prefix whose key breaks the key rules, ends it with an error
-// rather than being passed over. Zero-byte "folder" markers (keys ending in
-// '/') are skipped.
+// byte-wise key order, reading pages of up to 1,000 entries: ListObjectsV2,
+// or ListObjectVersions on a versioned bucket, where every key with a
+// version is yielded (even one hidden behind a delete marker) with the
+// size and time of its oldest version, as Get reads it. A listing that is
+// not in ascending order, or an object under the store's prefix whose key
+// breaks the key rules, ends it with an error rather than being passed
+// over (see badKey). Zero-byte "folder" markers (keys ending in '/') are
+// skipped.
 func (s *Store) List(ctx context.Context, prefix string) iter.Seq2[storage.ObjectInfo, error] {
 	return func(yield func(storage.ObjectInfo, error) bool) {
 		if !canStartKey(prefix) {
@@ -465,10 +578,18 @@ func (s *Store) List(ctx context.Context, prefix string) iter.Seq2[storage.Objec
 			yield(storage.ObjectInfo{}, fmt.Errorf("listing %s: %w", prefix, err))
 			return
 		}
-		pages := s3.NewListObjectsV2Paginator(s.client, &s3.ListObjectsV2Input{
+		if s.versioned {
+			s.listVersions(ctx, prefix, yield)
+			return
+		}
+		in := &s3.ListObjectsV2Input{
 			Bucket: aws.String(s.loc.Bucket),
 			Prefix: aws.String(s.loc.Prefix + prefix),
-		})
+		}
+		if s.pageSize > 0 {
+			in.MaxKeys = aws.Int32(s.pageSize)
+		}
+		pages := s3.NewListObjectsV2Paginator(s.client, in)
 		last := ""
 		for pages.HasMorePages() {
 			page, err := pages.NextPage(ctx)
@@ -478,16 +599,9 @@ func (s *Store) List(ctx context.Context, prefix string) iter.Seq2[storage.Objec
 			}
 			for _, o := range page.Contents {
 				full := aws.ToString(o.Key)
-				key, ok := strings.CutPrefix(full, s.loc.Prefix)
-				if !ok || !strings.HasPrefix(key, prefix) {
-					yield(storage.ObjectInfo{}, fmt.Errorf("listing %s in %s: the server returned %q, outside the prefix", prefix, s.url, full))
-					return
-				}
-				if strings.HasSuffix(key, "/") && aws.ToInt64(o.Size) == 0 {
-					continue // a folder marker made by a console
-				}
-				if err := storage.ValidateKey(key); err != nil {
-					yield(storage.ObjectInfo{}, fmt.Errorf("listing %s in %s: bucket object %q: %w", prefix, s.url, full, err))
+				key, err := s.listedKey(prefix, full)
+				if err != nil {
+					yield(storage.ObjectInfo{}, err)
 					return
 				}
 				if key <= last {
@@ -495,12 +609,54 @@ func (s *Store) List(ctx context.Context, prefix string) iter.Seq2[storage.Objec
 					return
 				}
 				last = key
-				if !yield(storage.ObjectInfo{Key: key, Size: aws.ToInt64(o.Size), ModTime: aws.ToTime(o.LastModified)}, nil) {
+				info := storage.ObjectInfo{Key: key, Size: aws.ToInt64(o.Size), ModTime: aws.ToTime(o.LastModified)}
+				if ok, err := s.listable(prefix, info); !ok {
+					if err != nil {
+						yield(storage.ObjectInfo{}, err)
+						return
+					}
+					continue
+				}
+				if !yield(info, nil) {
 					return
 				}
 			}
 		}
 	}
+}
+
+// listedKey returns the store key of a bucket key a listing of prefix
+// returned, or an error if it lies outside the prefix.
+func (s *Store) listedKey(prefix, full string) (string, error) {
+	key, ok := strings.CutPrefix(full, s.loc.Prefix)
+	if !ok || !strings.HasPrefix(key, prefix) {
+		return "", fmt.Errorf("listing %s in %s: the server returned %q, outside the prefix", prefix, s.url, full)
+	}
+	return key, nil
+}
+
+// listable reports whether List yields a listed object: false for a
+// folder marker, and false with badKey's error for a key that breaks the
+// key rules.
+func (s *Store) listable(prefix string, info storage.ObjectInfo) (bool, error) {
+	if strings.HasSuffix(info.Key, "/") && info.Size == 0 {
+		return false, nil // a folder marker made by a console
+	}
+	if err := storage.ValidateKey(info.Key); err != nil {
+		return false, s.badKey(prefix, info.Key, err)
+	}
+	return true, nil
+}
+
+// badKey is List's error for an object under the store's prefix whose key
+// breaks the key rules. Such an object was not written by changeproof.
+// List stops there rather than skip it: a reader of evidence must not be
+// shown a listing with something silently left out. The error names the
+// object and what to do.
+func (s *Store) badKey(prefix, key string, why error) error {
+	return fmt.Errorf("listing %s in %s: bucket object %q is not a changeproof object (%w): someone else stored it under the store's prefix; "+
+		"move or delete it (if it is locked, only once its retention ends), or keep the evidence under a prefix that only changeproof writes to",
+		prefix, s.url, s.loc.Prefix+key, why)
 }
 
 // canStartKey reports whether some valid key starts with prefix.

@@ -1,7 +1,9 @@
 package s3store
 
 import (
+	"errors"
 	"fmt"
+	"net"
 	"net/url"
 	"regexp"
 	"slices"
@@ -31,9 +33,16 @@ type Location struct {
 	// configuration; always "auto" for r2://.
 	Region string
 	// Endpoint is a custom S3 endpoint (?endpoint=), e.g. an S3-compatible
-	// server; empty means AWS's own. For r2:// it defaults to
-	// https://ACCOUNT.r2.cloudflarestorage.com.
+	// server; empty means AWS's own (or, once opened, the endpoint the AWS
+	// configuration names). For r2:// it defaults to
+	// https://ACCOUNT.r2.cloudflarestorage.com and may only be
+	// https://ACCOUNT.JURISDICTION.r2.cloudflarestorage.com or a loopback
+	// test server.
 	Endpoint string
+	// Jurisdiction is the R2 jurisdiction ("eu", "fedramp") the r2://
+	// endpoint names; empty for the default one. The lock rules of a bucket
+	// in a jurisdiction are read with the cf-r2-jurisdiction header.
+	Jurisdiction string
 	// PathStyle addresses the bucket in the URL path rather than the host
 	// name: ?path_style=, by default true with a custom endpoint and for R2.
 	PathStyle bool
@@ -51,6 +60,8 @@ var (
 	accountRE = regexp.MustCompile(`^[0-9a-f]{32}$`)
 	// regionRE is a plausible region name, so it can go into a host name.
 	regionRE = regexp.MustCompile(`^[a-z0-9-]{1,40}$`)
+	// schemeRE is a URL scheme, safe to repeat in a message.
+	schemeRE = regexp.MustCompile(`^[A-Za-z][A-Za-z0-9+.-]{0,15}$`)
 	// hostRE is an endpoint's host[:port]: a DNS name or IPv4 address, or
 	// an IPv6 address in brackets.
 	hostRE = regexp.MustCompile(`^([A-Za-z0-9.-]+|\[[0-9A-Fa-f:.]+\])(:[0-9]{1,5})?$`)
@@ -61,20 +72,44 @@ var (
 //	s3://BUCKET[/PREFIX][?region=REGION][&endpoint=URL][&path_style=true|false][&profile=NAME]
 //	r2://ACCOUNT/BUCKET[/PREFIX][?endpoint=URL][&profile=NAME]
 //
-// A URL must not hold credentials, and unknown parameters are errors. Errors
+// A URL must not hold credentials: it is refused if its bucket and prefix
+// part, or its endpoint, contains '@'. Unknown parameters and a query that
+// does not parse (a bad %-escape, ';' separators) are errors. An endpoint
+// is a bare https://host[:port], or http:// to a loopback host (127.0.0.0/8,
+// ::1, localhost) only. An r2:// endpoint must be the account's own R2
+// endpoint (see Location.Jurisdiction) or a loopback one (tests). Errors
 // never repeat the URL, which might hold a secret by mistake; they name the
 // part that is wrong.
 func ParseURL(raw string) (Location, error) {
 	scheme, rest, ok := strings.Cut(raw, "://")
 	if !ok || (scheme != SchemeS3 && scheme != SchemeR2) {
-		return Location{}, fmt.Errorf("store URL: want s3://BUCKET/PREFIX or r2://ACCOUNT/BUCKET/PREFIX, got scheme %q", scheme)
+		got := "no scheme://"
+		switch {
+		case ok && schemeRE.MatchString(scheme):
+			got = fmt.Sprintf("scheme %q", scheme)
+		case ok:
+			got = "something else before ://"
+		}
+		return Location{}, fmt.Errorf("store URL: want s3://BUCKET/PREFIX or r2://ACCOUNT/BUCKET/PREFIX, got %s", got)
+	}
+	// Userinfo is refused before the URL is parsed: a secret holding '/'
+	// would otherwise be taken for a host and a path, and end up in the
+	// messages about them.
+	// So is a ':' right after "://": no bucket name or account ID holds
+	// one, and "KEY:SECRET" is how credentials would start.
+	const fromChain = "credentials come from the AWS credential chain (environment, shared config, instance role)"
+	if base, _, _ := strings.Cut(rest, "?"); strings.Contains(base, "@") {
+		return Location{}, fmt.Errorf("%s:// store URL holds credentials (it contains '@', which bucket names and store prefixes may not): remove them; %s", scheme, fromChain)
+	}
+	if host := rest[:strings.IndexAny(rest+"/", "/?#")]; strings.Contains(host, ":") {
+		return Location{}, fmt.Errorf("%s:// store URL: the part after %s:// holds ':', which no bucket name or account ID does: if it holds credentials, remove them; %s", scheme, scheme, fromChain)
 	}
 	u, err := url.Parse(raw)
 	if err != nil {
 		return Location{}, fmt.Errorf("%s:// store URL does not parse (%s)", scheme, describeParseError(err))
 	}
 	if u.User != nil {
-		return Location{}, fmt.Errorf("%s:// store URL holds credentials: remove them; credentials come from the AWS credential chain (environment, shared config, instance role)", scheme)
+		return Location{}, fmt.Errorf("%s:// store URL holds credentials: remove them; %s", scheme, fromChain)
 	}
 	if u.Fragment != "" || strings.Contains(rest, "#") {
 		return Location{}, fmt.Errorf("%s:// store URL has a #fragment; remove it", scheme)
@@ -100,7 +135,11 @@ func ParseURL(raw string) (Location, error) {
 		}
 		loc.Prefix = prefix + "/"
 	}
-	q := u.Query()
+	q, err := url.ParseQuery(u.RawQuery)
+	if err != nil {
+		// ParseQuery's errors quote at most a bad three-character escape.
+		return Location{}, fmt.Errorf("%s://%s: the URL parameters do not parse (%v); separate them with '&'", scheme, loc.Bucket, err)
+	}
 	known := []string{"endpoint", "profile"}
 	if scheme == SchemeS3 {
 		known = append(known, "region", "path_style")
@@ -115,18 +154,9 @@ func ParseURL(raw string) (Location, error) {
 	}
 	loc.Profile = q.Get("profile")
 	if ep := q.Get("endpoint"); ep != "" {
-		e, err := url.Parse(ep)
-		switch {
-		case err != nil:
-			return Location{}, fmt.Errorf("%s://%s: endpoint does not parse (%s)", scheme, loc.Bucket, describeParseError(err))
-		case e.User != nil:
-			return Location{}, fmt.Errorf("%s://%s: endpoint holds credentials: remove them", scheme, loc.Bucket)
-		case (e.Scheme != "http" && e.Scheme != "https") || !hostRE.MatchString(e.Host):
-			return Location{}, fmt.Errorf("%s://%s: endpoint %q is not an http:// or https:// URL", scheme, loc.Bucket, e.Redacted())
-		case e.RawQuery != "" || e.Fragment != "" || strings.Trim(e.Path, "/") != "":
-			return Location{}, fmt.Errorf("%s://%s: endpoint %q must be a bare scheme://host[:port]", scheme, loc.Bucket, e.Redacted())
+		if loc.Endpoint, err = checkEndpoint(ep, "endpoint"); err != nil {
+			return Location{}, fmt.Errorf("%s://%s: %w", scheme, loc.Bucket, err)
 		}
-		loc.Endpoint = e.Scheme + "://" + e.Host
 	}
 	switch scheme {
 	case SchemeS3:
@@ -146,16 +176,104 @@ func ParseURL(raw string) (Location, error) {
 		loc.Region = "auto"
 		loc.PathStyle = true
 		if loc.Endpoint == "" {
-			loc.Endpoint = "https://" + loc.Account + ".r2.cloudflarestorage.com"
+			loc.Endpoint = r2Endpoint(loc.Account, "")
+		} else if loc.Endpoint, loc.Jurisdiction, err = checkR2Endpoint(loc.Endpoint, loc.Account); err != nil {
+			return Location{}, fmt.Errorf("r2://%s/%s: %w", loc.Account, loc.Bucket, err)
 		}
 	}
 	return loc, nil
 }
 
-// describeParseError returns what url.Parse objected to, without the URL.
+// R2 jurisdictions other than the default, as the Cloudflare API names
+// them in the cf-r2-jurisdiction header and R2 in its endpoint host names.
+var r2Jurisdictions = []string{"eu", "fedramp"}
+
+// r2Endpoint is the S3 endpoint of an R2 account in a jurisdiction ("" for
+// the default one).
+func r2Endpoint(account, jurisdiction string) string {
+	if jurisdiction == "" {
+		return "https://" + account + ".r2.cloudflarestorage.com"
+	}
+	return "https://" + account + "." + jurisdiction + ".r2.cloudflarestorage.com"
+}
+
+// checkR2Endpoint accepts, for account, its R2 endpoint in the default
+// jurisdiction or in one of r2Jurisdictions (returning the jurisdiction),
+// or a loopback endpoint (a test server). Any other host would let the
+// lock rules be read for one bucket while the evidence goes to another.
+func checkR2Endpoint(endpoint, account string) (string, string, error) {
+	e, err := url.Parse(endpoint) // checked by checkEndpoint already
+	if err != nil {
+		return "", "", err
+	}
+	if loopback(e.Hostname()) {
+		return endpoint, "", nil
+	}
+	if e.Scheme == "https" {
+		lower := strings.ToLower(endpoint)
+		if lower == r2Endpoint(account, "") {
+			return lower, "", nil
+		}
+		for _, j := range r2Jurisdictions {
+			if lower == r2Endpoint(account, j) {
+				return lower, j, nil
+			}
+		}
+	}
+	return "", "", fmt.Errorf("endpoint %q is not this account's R2 endpoint: want %s, or %s for a jurisdiction (%s), so that the bucket whose lock rules are checked is the one written to",
+		endpoint, r2Endpoint(account, ""), r2Endpoint(account, "JURISDICTION"), strings.Join(r2Jurisdictions, ", "))
+}
+
+// checkEndpoint checks an S3 endpoint URL (what names where it comes from)
+// and returns it as scheme://host[:port]: no credentials, a bare http:// or
+// https:// URL, and http:// only to a loopback host, since plain http would
+// expose the requests (and what they carry) on the network. Its errors
+// never repeat credentials.
+func checkEndpoint(raw, what string) (string, error) {
+	if strings.Contains(raw, "@") {
+		return "", fmt.Errorf("%s holds credentials (it contains '@'): remove them; credentials come from the AWS credential chain", what)
+	}
+	e, err := url.Parse(raw)
+	switch {
+	case err != nil:
+		return "", fmt.Errorf("%s does not parse (%s)", what, describeParseError(err))
+	case e.User != nil:
+		return "", fmt.Errorf("%s holds credentials: remove them", what)
+	case (e.Scheme != "http" && e.Scheme != "https") || !hostRE.MatchString(e.Host):
+		return "", fmt.Errorf("%s %q is not an http:// or https:// URL", what, e.Redacted())
+	case e.RawQuery != "" || e.Fragment != "" || e.Opaque != "" || strings.Trim(e.Path, "/") != "":
+		return "", fmt.Errorf("%s %q must be a bare scheme://host[:port]", what, e.Redacted())
+	case e.Scheme == "http" && !loopback(e.Hostname()):
+		return "", fmt.Errorf("%s %q uses plain http to a host that is not loopback: use https (http is allowed only to 127.0.0.0/8, ::1 and localhost, for tests)", what, e.Redacted())
+	}
+	return e.Scheme + "://" + e.Host, nil
+}
+
+// loopback reports whether host (without port or brackets) is this
+// machine: localhost, 127.0.0.0/8 or ::1.
+func loopback(host string) bool {
+	if strings.EqualFold(host, "localhost") {
+		return true
+	}
+	ip := net.ParseIP(host)
+	return ip != nil && ip.IsLoopback()
+}
+
+// describeParseError says what url.Parse objected to, in words of its own:
+// url.Parse's messages quote the part they reject (a port, a host, an
+// escape), which may be a piece of a secret.
 func describeParseError(err error) string {
-	if ue, ok := err.(*url.Error); ok {
-		return ue.Err.Error()
+	var esc url.EscapeError
+	var host url.InvalidHostError
+	switch {
+	case errors.As(err, &esc):
+		return "a bad %-escape"
+	case errors.As(err, &host):
+		return "an invalid character in the host name"
+	case strings.Contains(err.Error(), "invalid port"):
+		return "an invalid port"
+	case strings.Contains(err.Error(), "invalid userinfo"):
+		return "invalid credentials part"
 	}
 	return "malformed URL"
 }
@@ -185,7 +303,7 @@ func (l Location) String() string {
 			q = append(q, "path_style="+strconv.FormatBool(l.PathStyle))
 		}
 	case SchemeR2:
-		if l.Endpoint != "https://"+l.Account+".r2.cloudflarestorage.com" {
+		if l.Endpoint != r2Endpoint(l.Account, "") {
 			q = append(q, "endpoint="+l.Endpoint)
 		}
 	}
