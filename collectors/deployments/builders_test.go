@@ -253,10 +253,21 @@ func cfBuild(versionID, sha, repo string) obj {
 			"repo_name": name, "build_command": "npm run build", "deploy_command": "npx wrangler deploy", "root_directory": "/"}}
 }
 
+// cfWorkerRoutes serves a script's deployments and versions, the
+// deployments ending with the script's first deployment, from before the
+// window (2026-11-01), so the listing shows it is complete for the window.
 func cfWorkerRoutes(script string, deps, versions []obj) []cffake.Route {
+	first := cfWorkerDeployment(fakeUUID(script+"/first"), "01T10:00", "wrangler", "ci@acme.example",
+		[]share{{fakeUUID(script + "/first-version"), 100}}, "deployment", "")
+	return cfWorkerListing(script, append(slices.Clone(deps), first), versions)
+}
+
+// cfWorkerListing serves a script's deployments as given, in one answer
+// (Cloudflare does not paginate them), and its versions paginated.
+func cfWorkerListing(script string, deps, versions []obj) []cffake.Route {
 	base := cfAcct + "/workers/scripts/" + script
 	return []cffake.Route{
-		{Path: base + "/deployments", Result: body(obj{"deployments": deps}), Items: "deployments"},
+		{Path: base + "/deployments", Result: body(obj{"deployments": deps}), Unpaged: true},
 		{Path: base + "/versions", Result: body(obj{"items": versions}), Items: "items"},
 	}
 }

@@ -2,6 +2,7 @@ package deployments
 
 import (
 	"fmt"
+	"slices"
 
 	"github.com/changeproof/changeproof/collectors"
 	"github.com/changeproof/changeproof/internal/cffake"
@@ -74,10 +75,20 @@ func goldenCases() []tcase {
 		}
 		rs := ghDeploymentRoutes(api, deps, map[int64]string{9002: "success", 9003: "failure"})
 		rs[0].Query = map[string]string{"environment": "production"}
-		add(tcase{Name: "github-environment-filter-early-stop", Description: "github.environments lists production only; pages of 2; paging stops on page 2, at the first deployment before the window; a failed deployment of an allowed change passes",
-			Scope: repos(api), Policy: `{"github": {"enabled": true, "environments": ["production"]}, ` + cheapReview + "}", GHMaxPerPage: 2,
+		add(tcase{Name: "github-environment-filter-early-stop", Description: "github.environments lists production (the only production environment) only; pages of 2; paging stops on page 2, at the first deployment before the window; a failed deployment of an allowed change passes",
+			Scope: repos(api), Policy: `{"production_environments": ["production"], "github": {"enabled": true, "environments": ["production"]}, ` + cheapReview + "}", GHMaxPerPage: 2,
 			GitHub: append(append(rs, repoRoute(api, "main")), routes...)})
 	}
+	add(tcase{Name: "github-environment-filter-quiet", Description: "github.environments lists production and staging: a repository with only staging deployments passes no_deployments, and the finding names the filter",
+		Scope: repos(api), Policy: `{"production_environments": ["production"], "github": {"enabled": true, "environments": ["production", "staging"]}}`,
+		GitHub: []ghfake.Route{
+			{Path: "/repos/" + api + "/deployments", Query: map[string]string{"environment": "production"}, Body: body([]obj{})},
+			{Path: "/repos/" + api + "/deployments", Query: map[string]string{"environment": "staging"}, Body: body([]obj{
+				ghDeploymentJSON(api, 8001, fakeSHA("staging/only"), "main", "staging", "github-actions[bot]", "18T10:00")})},
+		}})
+	add(tcase{Name: "github-null-deployments", Description: "a deployments listing answering null (not an array) fails the collection: it is no empty population",
+		Scope: repos(api), GitHub: []ghfake.Route{{Path: "/repos/" + api + "/deployments", File: "deployments-null.json"}},
+		Files: map[string]string{"deployments-null.json": "null"}})
 	add(tcase{Name: "github-withheld-403", Description: "the token may not list one repository's deployments: not_verifiable naming the permission, and the result is incomplete; the other repository has none",
 		Scope:  repos(api, "acme/web"),
 		GitHub: []ghfake.Route{ghForbidden("/repos/" + api + "/deployments"), {Path: "/repos/acme/web/deployments", Body: body([]obj{})}}})
@@ -90,7 +101,7 @@ func goldenCases() []tcase {
 		}
 		rs := ghDeploymentRoutes(api, deps, map[int64]string{7002: "in_progress"})
 		rs = append(rs, ghForbidden("/repos/"+api+"/deployments/7001/statuses"), ghfake.Route{Path: "/repos/" + api + "/deployments/7003/statuses", Body: body([]obj{})})
-		add(tcase{Name: "github-statuses-unreadable-or-missing", Description: "statuses the token may not read, still in progress, or absent: the outcome is unknown or in progress, and each deployment is still judged on its commit",
+		add(tcase{Name: "github-statuses-unreadable-or-missing", Description: "statuses the token may not read: not_verifiable naming Deployments: read; still in progress, or no status at all: judged on the commit (approved), the summary saying the outcome is unknown",
 			Scope: repos(api), Policy: "{" + cheapReview + "}", GitHub: append(append(rs, repoRoute(api, "main")), routes...)})
 	}
 	{
@@ -141,6 +152,22 @@ func goldenCases() []tcase {
 		rs = append(rs, directPushRoutes(api, push, "mallory", "19T09:30")...)
 		add(tcase{Name: "approved-pull-and-direct-push", Description: "a merge commit of an approved pull request passes; a direct push by someone not in allowed_pushers fails as unreviewed (merge-activity's direct_push)",
 			Scope: repos(api), GitHub: rs})
+	}
+	{
+		merged := fakeSHA("pr/77/merge")
+		push := fakeSHA("push/early")
+		deps := []obj{
+			ghDeploymentJSON(api, 4104, merged, "main", "production", "github-actions[bot]", "19T12:00"),
+			ghDeploymentJSON(api, 4103, merged, "main", "production", "github-actions[bot]", "18T12:00"),
+			ghDeploymentJSON(api, 4102, merged, "topic-77", "production", "dave", "18T11:00"),
+			ghDeploymentJSON(api, 4101, push, "main", "production", "release-bot[bot]", "18T10:00"),
+		}
+		rs := append(ghDeploymentRoutes(api, deps, map[int64]string{4101: "success", 4102: "success", 4103: "success", 4104: "success"}), repoRoute(api, "main"),
+			compareRoute(api, "main", merged, "behind", 0, 4), compareRoute(api, "main", push, "behind", 0, 2))
+		rs = append(rs, approvedPullRoutes(api, 77, merged, "18T12:00")...)
+		rs = append(rs, directPushRoutes(api, push, "release-bot[bot]", "19T09:00")...)
+		add(tcase{Name: "deployed-before-merge", Description: "an approved pull request's commit deployed an hour before it was merged fails deployed_before_merge (at the merge time, and after, it passes); a direct push deployed before its commit date fails too: compare and trace at collection time alone do not show when the code landed",
+			Scope: repos(api), Policy: "{" + cheapReview + "}", GitHub: rs})
 	}
 	{
 		x := fakeSHA("other/branch")
@@ -212,9 +239,32 @@ func goldenCases() []tcase {
 			cfWorkerDeployment(fakeUUID("p/d1"), "05T10:00", "wrangler", "ci@acme.example", []share{{v[3], 100}}, "deployment", ""),
 		}
 		builds := map[string]obj{v[0]: cfBuild(v[0], x, api), v[1]: cfBuild(v[1], x, api), v[2]: cfBuild(v[2], x, api)}
-		add(tcase{Name: "workers-deployments-paginated", Description: "pages of 2 (result_info.total_pages): the deployments listing stops on page 2 at the first deployment before the window; versions stop once all three are found",
-			Policy: "{" + cfOnly + `"workers": [{"script": "api", "repo": "` + api + `"}]}, ` + cheapReview + "}", CFMaxPerPage: 2,
-			GitHub: append(routes, repoRoute(api, "main")), Cloudflare: append(cfWorkerRoutes("api", deps, versions), cfBuildsRoute(builds))})
+		// api-late was collected long after the window: Cloudflare's answer
+		// holds only its most recent deployments, all in the window.
+		lv := fakeUUID("late/v")
+		late := cfWorkerListing("api-late", []obj{
+			cfWorkerDeployment(fakeUUID("late/d2"), "22T10:00", "wrangler", "ci@acme.example", []share{{lv, 100}}, "deployment", ""),
+			cfWorkerDeployment(fakeUUID("late/d1"), "20T10:00", "wrangler", "ci@acme.example", []share{{lv, 100}}, "deployment", ""),
+		}, []obj{cfVersion(lv, 1, "workersci", "ci@acme.example", "20T09:00", nil)})
+		cf := append(append(cfWorkerListing("api", deps, versions), late...), cfBuildsRoute(builds), cfBuildsRoute(map[string]obj{lv: cfBuild(lv, x, api)}))
+		add(tcase{Name: "workers-deployments-not-paginated", Description: "Cloudflare does not paginate a Worker's deployments: each listing is one request without page or per_page (pages of 2 apply to versions only); api's answer reaches back before the window, so it is complete; api-late's holds only deployments of the window: they are judged, the script is not_verifiable naming the oldest deployment seen, and the result incomplete",
+			Policy: "{" + cfOnly + `"workers": [{"script": "api", "repo": "` + api + `"}, {"script": "api-late", "repo": "` + api + `"}]}, ` + cheapReview + "}", CFMaxPerPage: 2,
+			GitHub: append(routes, repoRoute(api, "main")), Cloudflare: cf})
+	}
+	add(tcase{Name: "cloudflare-null-deployments", Description: `a Workers deployments answer {"deployments": null} fails the collection: it is no empty population`,
+		Policy:     "{" + cfOnly + `"workers": [{"script": "api", "repo": "` + api + `"}]}}`,
+		Cloudflare: []cffake.Route{{Path: cfAcct + "/workers/scripts/api/deployments", Result: body(obj{"deployments": nil}), Unpaged: true}}})
+	{
+		v := []string{fakeUUID("fork/v"), fakeUUID("gitlab/v")}
+		gl := cfBuild(v[1], fakeSHA("gitlab/commit"), api)
+		gl["build_trigger_metadata"].(obj)["provider_type"] = "gitlab"
+		rs := cfWorkerRoutes("api", []obj{
+			cfWorkerDeployment(fakeUUID("fork/d2"), "19T10:00", "wrangler", "ci@acme.example", []share{{v[1], 100}}, "deployment", ""),
+			cfWorkerDeployment(fakeUUID("fork/d1"), "18T10:00", "wrangler", "ci@acme.example", []share{{v[0], 100}}, "deployment", ""),
+		}, []obj{cfVersion(v[1], 2, "workersci", "ci@acme.example", "19T09:00", nil), cfVersion(v[0], 1, "workersci", "ci@acme.example", "18T09:00", nil)})
+		rs = append(rs, cfBuildsRoute(map[string]obj{v[0]: cfBuild(v[0], fakeSHA("fork/commit"), "mallory/api-fork"), v[1]: gl}))
+		add(tcase{Name: "workers-builds-other-repository", Description: "a Workers Builds build from another GitHub repository than the policy's fails other_repository (no longer silently traced there); one from a GitLab repository is not_verifiable; neither is traced (no GitHub request)",
+			Policy: "{" + cfOnly + `"workers": [{"script": "api", "repo": "` + api + `"}]}}`, Cloudflare: rs})
 	}
 	untraced := func(name, policy, desc string) tcase {
 		v := []string{fakeUUID(name + "/wrangler"), fakeUUID(name + "/api"), fakeUUID(name + "/terraform")}
@@ -334,9 +384,27 @@ func goldenCases() []tcase {
 		x, routes := release(api, "x")
 		landing := cfPagesRoutes("landing", cfPagesProject("landing", "", ""), []obj{cfPagesDeployment("landing", fakeUUID("l/1"), "production", "18T10:00", x, "main", "ad_hoc", "deploy", "success", false)})
 		docs := cfPagesRoutes("docs", cfPagesProject("docs", "", ""), []obj{cfPagesDeployment("docs", fakeUUID("dc/1"), "production", "18T11:00", x, "main", "ad_hoc", "deploy", "success", false)})
-		add(tcase{Name: "pages-direct-upload-repository", Description: "direct-upload projects name no repository: without repo in the policy not_verifiable; with it traced",
-			Policy: "{" + cfOnly + `"pages": [{"project": "landing"}, {"project": "docs", "repo": "` + api + `"}]}, ` + cheapReview + "}",
-			GitHub: append(routes, repoRoute(api, "main")), Cloudflare: append(landing, docs...)})
+		add(tcase{Name: "pages-direct-upload-repository", Description: "direct uploads (ad_hoc) name the commit their uploader chose (wrangler pages deploy --commit-hash): untraced, not_verifiable, with or without the repository in the policy; nothing is read from GitHub",
+			Policy:     "{" + cfOnly + `"pages": [{"project": "landing"}, {"project": "docs", "repo": "` + api + `"}]}, ` + cheapReview + "}",
+			Cloudflare: append(slices.Clone(landing), docs...)})
+		add(tcase{Name: "pages-upload-commit-is-commit", Description: "under pages_upload_commit_is_commit a direct upload's commit_hash is its commit: without repo in the policy (the project names none) not_verifiable; with it traced",
+			Policy: "{" + cfOnly + `"pages": [{"project": "landing"}, {"project": "docs", "repo": "` + api + `"}], "pages_upload_commit_is_commit": true}, ` + cheapReview + "}",
+			GitHub: append(routes, repoRoute(api, "main")), Cloudflare: append(slices.Clone(landing), docs...)})
+	}
+	{
+		x, xr := release("acme/site", "x")
+		y, yr := release("acme/site", "y")
+		yc := compareRoute("acme/site", "main", y, "behind", 0, 3)
+		yc.Path = "/repos/acme/site/compare/main..." + y[:10]
+		gh := ghDeploymentRoutes("acme/site", []obj{ghDeploymentJSON("acme/site", 9101, x, "main", "production", "github-actions[bot]", "18T10:00")}, map[int64]string{9101: "success"})
+		gh = append(append(append(gh, xr...), yr[:2]...), yc, repoRoute("acme/site", "main"))
+		deps := []obj{
+			cfPagesDeployment("site", fakeUUID("short/2"), "production", "19T10:00", y[:10], "main", "github:push", "deploy", "success", false),
+			cfPagesDeployment("site", fakeUUID("short/1"), "production", "18T10:05", x[:12], "main", "github:push", "deploy", "success", false),
+		}
+		add(tcase{Name: "short-and-full-sha", Description: "one commit deployed under its full SHA (GitHub) and abbreviated (Pages) is compared and traced once; an abbreviated commit deployed alone is compared abbreviated and traced under the full SHA the compare gives",
+			Scope: repos("acme/site"), Policy: `{"cloudflare": {"account_id": "` + acct + `", "pages": [{"project": "site"}]}, ` + cheapReview + "}",
+			GitHub: gh, Cloudflare: cfPagesRoutes("site", cfPagesProject("site", "acme", "site"), deps)})
 	}
 	add(tcase{Name: "pages-project-404", Description: "a project Cloudflare does not show (404): not_verifiable and incomplete",
 		Policy:     "{" + cfOnly + `"pages": [{"project": "site"}]}}`,

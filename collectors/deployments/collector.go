@@ -37,7 +37,7 @@ const (
 	Name = "deployments"
 	// Version is recorded in the evidence; bump it when the facts or the
 	// judgement change.
-	Version = "1.0.0"
+	Version = "1.1.0"
 	// DefaultConcurrency is how many sources or commits are read at once.
 	DefaultConcurrency = 4
 	// maxNamed bounds how many items Result.Incomplete names.
@@ -272,24 +272,10 @@ type commit struct {
 // trace reads, for every commit a production deployment of the window
 // deploys, whether it is on its repository's default branch (compare), and
 // if so merge-activity's trace of the change that brought it there. Each
-// commit is read once.
+// commit is compared once (an abbreviated SHA that abbreviates a deployed
+// full one, under the full one) and traced once, under its full SHA.
 func (r *run) trace(ctx context.Context) error {
-	var commits []commit
-	seen := map[string]bool{}
-	for _, d := range allViews(*r.facts) {
-		if !d.Production || !d.InWindow {
-			continue
-		}
-		for _, c := range d.Code {
-			sha, _ := commitOf(c, *r.p)
-			if sha == "" || c.Repo == "" || seen[key(c.Repo, sha)] {
-				continue
-			}
-			seen[key(c.Repo, sha)] = true
-			commits = append(commits, commit{repo: c.Repo, sha: sha})
-		}
-	}
-	slices.SortFunc(commits, func(a, b commit) int { return cmp.Compare(key(a.repo, a.sha), key(b.repo, b.sha)) })
+	commits, _ := deployedCommits(*r.facts, *r.p)
 
 	// Default branches: from the organisation listings, else read.
 	branches := map[string]string{}
@@ -324,44 +310,54 @@ func (r *run) trace(ctx context.Context) error {
 		return fmt.Errorf("deployments collection interrupted: %w", err)
 	}
 
-	type traced struct {
-		cmp   CompareFacts
-		trace *mergeactivity.Trace
-	}
-	results := parallel.Map(ctx, r.c.concurrency, commits, func(ctx context.Context, c commit) traced {
+	compares := parallel.Map(ctx, r.c.concurrency, commits, func(ctx context.Context, c commit) CompareFacts {
 		base := branches[strings.ToLower(c.repo)]
 		if base == "" {
-			return traced{}
+			return CompareFacts{}
 		}
 		owner, name, _ := strings.Cut(c.repo, "/")
 		cf := CompareFacts{Repo: c.repo, Base: base, SHA: c.sha}
 		call, _, err := r.c.gh.GetRaw(ctx, fmt.Sprintf("repos/%s/%s/compare/%s...%s", esc(owner), esc(name), esc(base), esc(c.sha)))
 		cf.Call = call
-		if err != nil {
-			return traced{cmp: cf}
+		if err == nil {
+			cf.Status = compareStatus(call.Body)
 		}
-		cf.Status = compareStatus(call.Body)
-		if cf.Status != "identical" && cf.Status != "behind" {
-			return traced{cmp: cf}
-		}
-		t, _, err := mergeactivity.JudgeCommit(ctx, r.c.gh, &r.p.Review, r.facts.CollectedAt, owner, name, base, c.sha)
-		if err != nil {
-			r.c.log.Debug("trace failed", "repo", c.repo, "sha", c.sha, "err", err)
-		}
-		return traced{cmp: cf, trace: &t}
+		return cf
 	})
 	if err := ctx.Err(); err != nil {
 		return fmt.Errorf("deployments collection interrupted: %w", err)
 	}
-	for _, t := range results {
-		if t.cmp.Repo == "" {
+	type toTrace struct {
+		repo, base, sha string
+	}
+	var traces []toTrace
+	seen := map[string]bool{}
+	for _, cf := range compares {
+		if cf.Repo == "" {
 			continue
 		}
-		r.facts.Compares = append(r.facts.Compares, t.cmp)
-		if t.trace != nil {
-			r.facts.Traces = append(r.facts.Traces, *t.trace)
+		r.facts.Compares = append(r.facts.Compares, cf)
+		if cf.Status != "identical" && cf.Status != "behind" {
+			continue
+		}
+		full := headSHA(cf)
+		if k := key(cf.Repo, full); !seen[k] {
+			seen[k] = true
+			traces = append(traces, toTrace{repo: cf.Repo, base: cf.Base, sha: full})
 		}
 	}
+	results := parallel.Map(ctx, r.c.concurrency, traces, func(ctx context.Context, c toTrace) mergeactivity.Trace {
+		owner, name, _ := strings.Cut(c.repo, "/")
+		t, _, err := mergeactivity.JudgeCommit(ctx, r.c.gh, &r.p.Review, r.facts.CollectedAt, owner, name, c.base, c.sha)
+		if err != nil {
+			r.c.log.Debug("trace failed", "repo", c.repo, "sha", c.sha, "err", err)
+		}
+		return t
+	})
+	if err := ctx.Err(); err != nil {
+		return fmt.Errorf("deployments collection interrupted: %w", err)
+	}
+	r.facts.Traces = append(r.facts.Traces, results...)
 	return nil
 }
 
@@ -441,8 +437,18 @@ func incomplete(f Facts, findings []evidence.Finding) string {
 			unknown = append(unknown, "github.com/"+rf.Repo)
 		}
 	}
+	var partial []string
 	for _, sf := range f.Workers {
-		if sf.Status != StatusRead {
+		switch sf.Status {
+		case StatusRead:
+		case StatusPartial:
+			p := "Worker " + sf.Script
+			if len(sf.Listed) > 0 {
+				oldest := slices.MinFunc(sf.Listed, func(a, b Listed) int { return a.CreatedAt.Compare(b.CreatedAt) })
+				p += fmt.Sprintf(" (the listing, which Cloudflare does not paginate, reaches back only to deployment %s of %s)", oldest.ID, oldest.CreatedAt.UTC().Format(time.RFC3339))
+			}
+			partial = append(partial, p)
+		default:
 			unknown = append(unknown, "Worker "+sf.Script)
 		}
 	}
@@ -459,6 +465,9 @@ func incomplete(f Facts, findings []evidence.Finding) string {
 	var parts []string
 	if len(unknown) > 0 {
 		parts = append(parts, "deployments unknown for "+named(unknown))
+	}
+	if len(partial) > 0 {
+		parts = append(parts, "deployments possibly missing for "+named(partial))
 	}
 	if len(failed) > 0 {
 		parts = append(parts, fmt.Sprintf("%d deployments could not be judged: %s", len(failed), named(failed)))

@@ -93,4 +93,38 @@ func TestSameCommitAndCommitOf(t *testing.T) {
 	if sha, _ := commitOf(Code{Source: "wrangler", Tag: full[:12]}, p); sha != "" {
 		t.Error("an abbreviated tag is no commit")
 	}
+	upload := Code{UploadCommit: full[:10], Repo: api}
+	if sha, _ := commitOf(upload, p); sha != "" {
+		t.Error("a Pages direct upload's commit_hash is no commit unless pages_upload_commit_is_commit")
+	}
+	p.Cloudflare.PagesUploadCommitIsCommit = true
+	if sha, link := commitOf(upload, p); sha != full[:10] || !strings.Contains(link, "pages_upload_commit_is_commit") {
+		t.Errorf("commitOf = %q %q", sha, link)
+	}
+}
+
+// TestPagesTrustsOnlyGitIntegrationCommits: the commit_hash of a Git
+// integration build is the commit; an upload's is kept as a claim.
+func TestPagesTrustsOnlyGitIntegrationCommits(t *testing.T) {
+	sha := fakeSHA("pages/trust")
+	f := &Facts{Window: week()}
+	for trigger, trusted := range map[string]bool{"github:push": true, "deploy_hook": true, "ad_hoc": false, "": false, "push": false} {
+		var d pagesDeployment
+		d.ID, d.Environment, d.DeploymentTrigger.Type = "d", "production", trigger
+		created := mustTime("2026-11-18T10:00:00Z")
+		d.CreatedOn = &created
+		d.DeploymentTrigger.Metadata = &struct {
+			Branch        string `json:"branch"`
+			CommitHash    string `json:"commit_hash"`
+			CommitMessage string `json:"commit_message"`
+			CommitDirty   bool   `json:"commit_dirty"`
+		}{Branch: "main", CommitHash: sha}
+		c := pagesView(acct, ProjectFacts{Project: "web", Repo: "acme/web"}, d, f).Code[0]
+		if got := c.SHA == sha && c.UploadCommit == ""; got != trusted {
+			t.Errorf("trigger %q: SHA %q, upload commit %q; trusted %v", trigger, c.SHA, c.UploadCommit, trusted)
+		}
+		if !trusted && (c.UploadCommit != sha || !strings.Contains(c.Unlinked, "uploader chose")) {
+			t.Errorf("trigger %q: the claim is not kept: %+v", trigger, c)
+		}
+	}
 }

@@ -1,6 +1,7 @@
 package deployments
 
 import (
+	"cmp"
 	"encoding/json"
 	"fmt"
 	"net/http"
@@ -23,6 +24,13 @@ const (
 	// RuleApprovedChange: the change that brought it there is one
 	// merge-activity judges approved.
 	RuleApprovedChange = "approved_change"
+	// RuleMergedBeforeDeployment: that change had landed on the default
+	// branch (merged_at; a direct push: its commit date) when the
+	// deployment was created.
+	RuleMergedBeforeDeployment = "merged_before_deployment"
+	// RuleOutcome: how the deployment ended could be read (a GitHub
+	// deployment's statuses).
+	RuleOutcome = "outcome"
 	// RuleNonProductionFirst: the commit was deployed successfully to a
 	// non-production environment first (require_non_production_first).
 	RuleNonProductionFirst = "non_production_first"
@@ -60,6 +68,12 @@ const (
 	// VerdictUnreviewed (fail): the change behind the commit is not
 	// approved (merge-activity's verdict says how).
 	VerdictUnreviewed = "unreviewed"
+	// VerdictDeployedBeforeMerge (fail): the commit was deployed before the
+	// change that brought it onto the default branch was merged (pushed).
+	VerdictDeployedBeforeMerge = "deployed_before_merge"
+	// VerdictOtherRepository (fail): Workers Builds built the Worker from a
+	// repository other than the one the policy names for it.
+	VerdictOtherRepository = "other_repository"
 	// VerdictNotProven (fail): not deployed to non-production first.
 	VerdictNotProven = "not_proven"
 )
@@ -110,8 +124,10 @@ type CodeDetails struct {
 func EvaluateFacts(f Facts, p Policy) []evidence.Finding {
 	ev := newEvaluator(f, p)
 	out := []evidence.Finding{}
-	judge := func(target, reason, fix string, listed int, status string, views []Deployment, nonProd bool) {
-		if status != StatusRead {
+	judge := func(target, reason, fix string, listed int, status string, views []Deployment, nonProd bool, filter []string) {
+		switch status {
+		case StatusRead, StatusPartial:
+		default:
 			out = append(out, unreadableFinding(target, reason, fix))
 			return
 		}
@@ -122,8 +138,11 @@ func EvaluateFacts(f Facts, p Policy) []evidence.Finding {
 				n++
 			}
 		}
-		if n == 0 {
-			out = append(out, quietFinding(target, listed, nonProd))
+		switch {
+		case status == StatusPartial:
+			out = append(out, partialFinding(target, reason))
+		case n == 0:
+			out = append(out, quietFinding(target, listed, nonProd, filter))
 		}
 	}
 	for _, rf := range f.GitHub {
@@ -131,18 +150,39 @@ func EvaluateFacts(f Facts, p Policy) []evidence.Finding {
 		for _, d := range rf.Deployments {
 			views = append(views, d.View)
 		}
+		var filter []string
+		for _, l := range rf.Listings {
+			if e := l.Query.Params["environment"]; e != "" {
+				filter = append(filter, e)
+			}
+		}
 		judge("github.com/"+strings.ToLower(rf.Repo)+"/deployments", rf.Reason,
-			fmt.Sprintf(`Give the token "Deployments: read" on %s`, rf.Repo), len(rf.Listed), rf.Status, views, false)
+			fmt.Sprintf(`Give the token "Deployments: read" on %s`, rf.Repo), len(rf.Listed), rf.Status, views, false, filter)
 	}
 	for _, sf := range f.Workers {
 		judge("cloudflare.com/"+sf.Account+"/workers/"+sf.Script, sf.Reason,
-			`Give the Cloudflare API token "Workers Scripts Read" on the account`, len(sf.Listed), sf.Status, sf.Views, !sf.Production)
+			`Give the Cloudflare API token "Workers Scripts Read" on the account`, len(sf.Listed), sf.Status, sf.Views, !sf.Production, nil)
 	}
 	for _, pf := range f.Pages {
 		judge("cloudflare.com/"+pf.Account+"/pages/"+pf.Project, pf.Reason,
-			`Give the Cloudflare API token "Pages Read" on the account`, len(pf.Listed), pf.Status, pf.Views, false)
+			`Give the Cloudflare API token "Pages Read" on the account`, len(pf.Listed), pf.Status, pf.Views, false, nil)
 	}
 	return out
+}
+
+// partialFinding is a source whose listing may be missing deployments of
+// the window (a Workers listing, which Cloudflare does not paginate, that
+// does not reach back past the window start): the deployments it holds are
+// judged on their own, the source as a whole is not verifiable.
+func partialFinding(target, reason string) evidence.Finding {
+	return evidence.Finding{
+		Target:  target,
+		Status:  evidence.StatusNotVerifiable,
+		Summary: "deployments possibly missing: " + reason,
+		Checks: []evidence.Check{{Rule: RulePopulation, Status: evidence.StatusNotVerifiable,
+			Detail: "the deployments may not have been listed completely: " + reason,
+			Fix:    "Collect each window soon after it ends (Cloudflare lists only a Worker's most recent deployments), or collect shorter windows"}},
+	}
 }
 
 func unreadableFinding(target, reason, fix string) evidence.Finding {
@@ -157,15 +197,22 @@ func unreadableFinding(target, reason, fix string) evidence.Finding {
 
 // quietFinding is a source listed completely with no production deployment
 // in the window: a verified empty population, which passes.
-func quietFinding(target string, listed int, nonProd bool) evidence.Finding {
+// A filter (github.environments) is named: only those environments were
+// listed.
+func quietFinding(target string, listed int, nonProd bool, filter []string) evidence.Finding {
 	summary := "no production deployment in the window"
+	what := "the deployments were listed"
+	if len(filter) > 0 {
+		summary += " of environments " + strings.Join(filter, ", ") + " (github.environments)"
+		what = "the deployments of environments " + strings.Join(filter, ", ") + " (github.environments; no other environment was listed) were listed"
+	}
 	if nonProd {
 		summary = "a non-production Worker: its deployments are not judged (they can prove commits for require_non_production_first)"
 	}
 	return evidence.Finding{
 		Target: target, Status: evidence.StatusPass, Verdict: VerdictNoDeployments, Summary: summary,
 		Checks: []evidence.Check{{Rule: RulePopulation, Status: evidence.StatusPass,
-			Detail: fmt.Sprintf("the deployments were listed completely back to the window start (%d listed); none is a production deployment created in the window", listed)}},
+			Detail: fmt.Sprintf("%s completely back to the window start (%d listed); none is a production deployment created in the window", what, listed)}},
 	}
 }
 
@@ -173,6 +220,7 @@ func quietFinding(target string, listed int, nonProd bool) evidence.Finding {
 type evaluator struct {
 	p        Policy
 	now      time.Time
+	canon    map[string]string
 	branches map[string]string
 	lookups  map[string]RepoLookup
 	compares map[string]CompareFacts
@@ -182,7 +230,8 @@ type evaluator struct {
 }
 
 func newEvaluator(f Facts, p Policy) *evaluator {
-	ev := &evaluator{p: p, now: f.CollectedAt, branches: map[string]string{}, lookups: map[string]RepoLookup{},
+	_, canon := deployedCommits(f, p)
+	ev := &evaluator{p: p, now: f.CollectedAt, canon: canon, branches: map[string]string{}, lookups: map[string]RepoLookup{},
 		compares: map[string]CompareFacts{}, traces: map[string]mergeactivity.Trace{}, lookback: f.Window.Start.Sub(f.LookbackStart)}
 	for _, rf := range f.GitHub {
 		if rf.DefaultBranch != "" {
@@ -244,8 +293,17 @@ func (ev *evaluator) judge(d Deployment) evidence.Finding {
 	for _, c := range d.Code {
 		units = append(units, ev.unit(d, c))
 	}
+	// Deployment-wide checks come first; they name no code.
+	var whole []*unit
+	if d.Outcome == OutcomeUnreadable {
+		u := &unit{verdict: map[evidence.Status]string{}, shorts: map[evidence.Status][]string{}}
+		u.add(evidence.Check{Rule: RuleOutcome, Status: evidence.StatusNotVerifiable,
+			Detail: "how the deployment ended is unknown: " + d.OutcomeDetail,
+			Fix:    fmt.Sprintf(`Give the token %s on %s`, permDeployments, d.Name)}, "", "its outcome is unknown ("+d.OutcomeDetail+")")
+		whole = append(whole, u)
+	}
 	status := evidence.StatusPass
-	for _, u := range units {
+	for _, u := range append(slices.Clone(whole), units...) {
 		for _, c := range u.checks {
 			f.Checks = append(f.Checks, c)
 		}
@@ -257,7 +315,7 @@ func (ev *evaluator) judge(d Deployment) evidence.Finding {
 	}
 	f.Status = status
 	var shorts []string
-	for _, u := range units {
+	for _, u := range append(slices.Clone(whole), units...) {
 		shorts = append(shorts, u.shorts[status]...)
 		if f.Verdict == "" {
 			f.Verdict = u.verdict[status]
@@ -271,6 +329,10 @@ func (ev *evaluator) judge(d Deployment) evidence.Finding {
 		prefix = "failed deployment (nothing went live): "
 	case d.Outcome == OutcomeInProgress:
 		prefix = "in progress at collection: "
+	case d.Outcome == OutcomeUnknown:
+		// A deployment with no status may or may not have gone live;
+		// either way it was an attempt to deploy this code, judged as such.
+		prefix = "outcome unknown (" + d.OutcomeDetail + "): "
 	}
 	switch status {
 	case evidence.StatusPass:
@@ -335,6 +397,15 @@ func (ev *evaluator) unit(d Deployment, c Code) *unit {
 		chk.Fix = `Give the Cloudflare API token "Workers Scripts Read" and "Workers CI Read" on the account`
 		u.add(chk, "", lbl+"its commit is unknown")
 		return u
+	case c.Dirty:
+		// The uploader's own admission: whatever commit it names, the
+		// files deployed are not that commit's.
+		claimed := cmp.Or(sha, c.UploadCommit)
+		chk.Status = evidence.StatusFail
+		chk.Detail = fmt.Sprintf("%sbuilt from a working tree with uncommitted changes on top of commit %s of %s (commit_dirty)", lbl, orUnknown(short(claimed)), orUnknown(c.Repo))
+		chk.Fix = "Deploy only from clean checkouts of reviewed commits (CI), never from a developer's working tree"
+		u.add(chk, VerdictDirtyTree, lbl+"built from a working tree with uncommitted changes (commit_dirty)")
+		return u
 	case sha == "" && slices.Contains(interactive, c.Source):
 		chk.Status = evidence.StatusFail
 		chk.Detail = lbl + c.Unlinked
@@ -347,7 +418,7 @@ func (ev *evaluator) unit(d Deployment, c Code) *unit {
 			chk.Status = evidence.StatusFail
 		}
 		chk.Detail = lbl + c.Unlinked
-		chk.Fix = "Deploy from CI with the commit recorded: Workers Builds or the Pages Git integration, or wrangler with the commit (--tag $GITHUB_SHA and workers_tag_is_commit, or pages deploy --commit-hash)"
+		chk.Fix = "Deploy from CI with the commit recorded: Workers Builds or the Pages Git integration, or wrangler with the commit and the policy trusting it (versions upload --tag $GITHUB_SHA with workers_tag_is_commit, pages deploy --commit-hash with pages_upload_commit_is_commit)"
 		u.add(chk, VerdictUntraced, lbl+c.Unlinked)
 		return u
 	case c.Repo == "":
@@ -356,11 +427,17 @@ func (ev *evaluator) unit(d Deployment, c Code) *unit {
 		chk.Fix = "Name the GitHub repository in the policy (cloudflare.pages[].repo), or connect the project to it"
 		u.add(chk, "", lbl+"no repository is known for commit "+short(sha))
 		return u
-	case c.Dirty:
+	case c.BuildProvider != "" && c.BuildProvider != "github":
+		chk.Status = evidence.StatusNotVerifiable
+		chk.Detail = fmt.Sprintf("%sWorkers Builds built commit %s from %s repository %s, which is not traced (only GitHub repositories are)", lbl, short(sha), c.BuildProvider, orUnknown(c.BuildRepo))
+		chk.Fix = "Build the Worker from its GitHub repository"
+		u.add(chk, "", lbl+"built from a "+c.BuildProvider+" repository, which is not traced")
+		return u
+	case c.BuildRepo != "" && !strings.EqualFold(c.BuildRepo, c.Repo):
 		chk.Status = evidence.StatusFail
-		chk.Detail = fmt.Sprintf("%sbuilt from a working tree with uncommitted changes on top of commit %s of %s (commit_dirty)", lbl, short(sha), c.Repo)
-		chk.Fix = "Deploy only from clean checkouts of reviewed commits (CI), never from a developer's working tree"
-		u.add(chk, VerdictDirtyTree, lbl+"built from a working tree with uncommitted changes (commit_dirty)")
+		chk.Detail = fmt.Sprintf("%sWorkers Builds built commit %s from repository %s, but the policy maps Worker %s to %s: the Worker runs code of a repository the policy does not name", lbl, short(sha), c.BuildRepo, d.Name, c.Repo)
+		chk.Fix = fmt.Sprintf("Connect Worker %s's Workers Builds to %s, or, if %s is where it is meant to be built from, name it in cloudflare.workers[].repo", d.Name, c.Repo, c.BuildRepo)
+		u.add(chk, VerdictOtherRepository, lbl+"built from repository "+c.BuildRepo+", not "+c.Repo+" (the policy's)")
 		return u
 	}
 	chk.Status = evidence.StatusPass
@@ -371,7 +448,7 @@ func (ev *evaluator) unit(d Deployment, c Code) *unit {
 	chk = evidence.Check{Rule: RuleDefaultBranch}
 	base := ev.branches[strings.ToLower(c.Repo)]
 	u.details.DefaultBranch = base
-	cmpf, compared := ev.compares[key(c.Repo, sha)]
+	cmpf, compared := ev.compares[key(c.Repo, ev.resolve(c.Repo, sha))]
 	switch {
 	case base == "":
 		rl, ok := ev.lookups[strings.ToLower(c.Repo)]
@@ -441,7 +518,7 @@ func (ev *evaluator) unit(d Deployment, c Code) *unit {
 
 	// approved_change
 	chk = evidence.Check{Rule: RuleApprovedChange}
-	t, ok := ev.traces[key(c.Repo, sha)]
+	t, ok := ev.traces[key(c.Repo, headSHA(cmpf))]
 	if !ok {
 		chk.Status = evidence.StatusError
 		chk.Detail = lbl + "the change behind the commit was not collected"
@@ -473,6 +550,27 @@ func (ev *evaluator) unit(d Deployment, c Code) *unit {
 		u.add(chk, "", lbl+mf.Target+": "+mf.Summary)
 		return u
 	}
+
+	// merged_before_deployment
+	chk = evidence.Check{Rule: RuleMergedBeforeDeployment}
+	landed, how, verb := landedAt(t)
+	created := d.CreatedAt.UTC().Format(time.RFC3339)
+	switch {
+	case landed.IsZero():
+		chk.Status = evidence.StatusNotVerifiable
+		chk.Detail = fmt.Sprintf("%swhen %s landed on %s is unknown, so whether it was deployed (at %s) only after is unknown", lbl, mf.Target, base, created)
+		u.add(chk, "", lbl+"when "+mf.Target+" landed on "+base+" is unknown")
+		return u
+	case d.CreatedAt.Before(landed):
+		chk.Status = evidence.StatusFail
+		chk.Detail = fmt.Sprintf("%sdeployed at %s, before %s landed on %s at %s (%s): commit %s went to production before the change was %s", lbl, created, mf.Target, base, landed.UTC().Format(time.RFC3339), how, short(sha), verb)
+		chk.Fix = fmt.Sprintf("Deploy to production only what is already on %s (deploy on push to %s), never a branch awaiting merge", base, base)
+		u.add(chk, VerdictDeployedBeforeMerge, fmt.Sprintf("%sdeployed before %s was %s: deployed %s, %s %s", lbl, change, verb, created, verb, landed.UTC().Format(time.RFC3339)))
+		return u
+	}
+	chk.Status = evidence.StatusPass
+	chk.Detail = fmt.Sprintf("%s%s landed on %s at %s (%s), not after this deployment at %s", lbl, mf.Target, base, landed.UTC().Format(time.RFC3339), how, created)
+	u.add(chk, "", "")
 	u.pass = fmt.Sprintf("%s%s, commit %s on %s", lbl, change, short(sha), base)
 
 	// non_production_first
@@ -516,7 +614,7 @@ func (ev *evaluator) proven(repo, sha string, t time.Time) (*Deployment, string)
 			switch d.Outcome {
 			case OutcomeSucceeded:
 				return d, ""
-			case OutcomeUnknown, OutcomeInProgress:
+			case OutcomeUnknown, OutcomeUnreadable, OutcomeInProgress:
 				seen = append(seen, d.Target+" ("+d.OutcomeDetail+")")
 			}
 		}
@@ -526,15 +624,130 @@ func (ev *evaluator) proven(repo, sha string, t time.Time) (*Deployment, string)
 
 // commitOf is the commit a piece of code came from and where the link comes
 // from: its recorded commit, or (workers_tag_is_commit) the full commit SHA
-// its Worker version is tagged with; empty when none.
+// its Worker version is tagged with, or (pages_upload_commit_is_commit) the
+// commit a Pages direct upload names; empty when none.
 func commitOf(c Code, p Policy) (string, string) {
 	switch {
 	case c.SHA != "":
 		return c.SHA, c.Link
 	case p.Cloudflare.WorkersTagIsCommit && isFullSHA(c.Tag) && !slices.Contains(interactive, c.Source):
 		return strings.ToLower(c.Tag), "the version's workers/tag annotation (workers_tag_is_commit)"
+	case p.Cloudflare.PagesUploadCommitIsCommit && c.UploadCommit != "":
+		return c.UploadCommit, "the direct upload's deployment_trigger.metadata.commit_hash (pages_upload_commit_is_commit)"
 	}
 	return "", ""
+}
+
+// tracedCommit is the commit a piece of code is traced through (compare,
+// then merge-activity's trace): its repository and commit; empty when the
+// judgement stops before (no commit or repository, a dirty tree, a build
+// of a repository other than the policy's).
+func tracedCommit(c Code, p Policy) (string, string) {
+	sha, _ := commitOf(c, p)
+	switch {
+	case sha == "", c.Repo == "", c.Dirty,
+		c.BuildProvider != "" && c.BuildProvider != "github",
+		c.BuildRepo != "" && !strings.EqualFold(c.BuildRepo, c.Repo):
+		return "", ""
+	}
+	return c.Repo, sha
+}
+
+// deployedCommits are the commits the window's production deployments are
+// traced through, each once, sorted, and the map from an abbreviated one
+// (a Pages commit_hash can be short) to the full SHA of the same
+// repository it abbreviates, when exactly one deployed full SHA does: the
+// commit is then compared and traced once, under its full SHA.
+func deployedCommits(f Facts, p Policy) ([]commit, map[string]string) {
+	var all []commit
+	for _, d := range allViews(f) {
+		if !d.Production || !d.InWindow {
+			continue
+		}
+		for _, c := range d.Code {
+			if repo, sha := tracedCommit(c, p); sha != "" {
+				all = append(all, commit{repo: repo, sha: sha})
+			}
+		}
+	}
+	full := map[string][]string{}
+	for _, c := range all {
+		if r, s := strings.ToLower(c.repo), strings.ToLower(c.sha); isFullSHA(s) && !slices.Contains(full[r], s) {
+			full[r] = append(full[r], s)
+		}
+	}
+	canon := map[string]string{}
+	for _, c := range all {
+		if isFullSHA(c.sha) {
+			continue
+		}
+		var match []string
+		for _, s := range full[strings.ToLower(c.repo)] {
+			if strings.HasPrefix(s, strings.ToLower(c.sha)) {
+				match = append(match, s)
+			}
+		}
+		if len(match) == 1 {
+			canon[key(c.repo, c.sha)] = match[0]
+		}
+	}
+	seen := map[string]bool{}
+	var out []commit
+	for _, c := range all {
+		if s, ok := canon[key(c.repo, c.sha)]; ok {
+			c.sha = s
+		}
+		if k := key(c.repo, c.sha); !seen[k] {
+			seen[k] = true
+			out = append(out, c)
+		}
+	}
+	slices.SortFunc(out, func(a, b commit) int { return cmp.Compare(key(a.repo, a.sha), key(b.repo, b.sha)) })
+	return out, canon
+}
+
+// resolve is the commit under which a deployed commit was compared: its
+// full SHA when it abbreviates one deployed in full (deployedCommits).
+func (ev *evaluator) resolve(repo, sha string) string {
+	if s, ok := ev.canon[key(repo, sha)]; ok {
+		return s
+	}
+	return sha
+}
+
+// headSHA is the full SHA of a compared commit, under which it is traced:
+// the commit itself when full, else, for a commit on the default branch
+// (identical, behind: the merge base is the commit), the compare's
+// merge_base_commit.sha it abbreviates.
+func headSHA(c CompareFacts) string {
+	if isFullSHA(c.SHA) || (c.Status != "identical" && c.Status != "behind") {
+		return c.SHA
+	}
+	var b struct {
+		MergeBase struct {
+			SHA string `json:"sha"`
+		} `json:"merge_base_commit"`
+	}
+	if json.Unmarshal(c.Call.Body, &b) == nil && isFullSHA(b.MergeBase.SHA) && strings.HasPrefix(strings.ToLower(b.MergeBase.SHA), strings.ToLower(c.SHA)) {
+		return b.MergeBase.SHA
+	}
+	return c.SHA
+}
+
+// landedAt is when the change a commit was traced to landed on the
+// default branch, what says so, and the verb for it: a pull request's
+// merged_at; a direct push's committer date (GitHub's commit API does not
+// say when it was pushed, so this bounds the push from below only); zero
+// when unknown.
+func landedAt(t mergeactivity.Trace) (when time.Time, how, verb string) {
+	switch ch := t.Change; {
+	case ch == nil:
+	case ch.Kind == mergeactivity.KindPull && ch.PR != nil && !ch.PR.MergedAt.IsZero():
+		return ch.PR.MergedAt, "merged_at", "merged"
+	case ch.Kind == mergeactivity.KindDirectPush && ch.Push != nil && ch.Push.CommittedAt != nil:
+		return *ch.Push.CommittedAt, "a direct push: the commit's committer date", "committed"
+	}
+	return time.Time{}, "", ""
 }
 
 // sameCommit compares commit ids, one possibly abbreviated (7+ characters).

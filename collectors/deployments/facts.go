@@ -59,6 +59,12 @@ const (
 const (
 	StatusRead       = "read"
 	StatusUnreadable = "unreadable"
+	// StatusPartial: the source was read, but its listing may be missing
+	// deployments of the window (a Workers listing, which Cloudflare does
+	// not paginate, that does not reach back past the window start): the
+	// deployments it holds are judged, the source as a whole is not
+	// verifiable.
+	StatusPartial = "partial"
 )
 
 // Dispositions of a listed deployment.
@@ -124,11 +130,17 @@ type ScriptFacts struct {
 	// Repo is the repository configured for the script.
 	Repo       string `json:"repo"`
 	Production bool   `json:"production"`
-	Status     string `json:"status"`
-	Reason     string `json:"reason,omitempty"`
+	// Status is read, unreadable (the listing was refused) or partial (the
+	// listing does not reach back past the start it needs: deployments of
+	// the window may be missing); Reason says why.
+	Status string `json:"status"`
+	Reason string `json:"reason,omitempty"`
 	// Deployments is GET …/workers/scripts/{script}/deployments, newest
-	// first, read until a page reached deployments created before the
-	// look-back start.
+	// first. Cloudflare does not paginate it and answers only the most
+	// recent deployments (wrangler: "the 10 most recent"), so it is read
+	// once, and is complete for the window only if it holds a deployment
+	// created before the window start (a non-production script with
+	// require_non_production_first: before the look-back start).
 	Deployments *cfapi.Listing `json:"deployments,omitempty"`
 	// Versions is GET …/workers/scripts/{script}/versions, newest first,
 	// read until every version the deployments name was found.
@@ -186,11 +198,26 @@ const (
 	OutcomeSucceeded  = "succeeded"
 	OutcomeFailed     = "failed"
 	OutcomeInProgress = "in_progress"
-	OutcomeUnknown    = "unknown"
+	// OutcomeUnknown: the deployment has no status (GitHub) or stage
+	// (Pages): nothing says how it ended.
+	OutcomeUnknown = "unknown"
+	// OutcomeUnreadable: the token may not read the deployment's statuses
+	// (GitHub 403/404); the deployment is not verifiable.
+	OutcomeUnreadable = "unreadable"
 )
 
 // Deployment is one deployment, normalised across sources: what the
 // judgement reads.
+//
+// The view is derived at collection under the collection's policy, and
+// EvaluateFacts reads it as it is: which deployments are production
+// (production_environments, a Worker's production flag), which are in the
+// window, the outcome, and each piece of code's trusted commit (Code.SHA)
+// and repository (Code.Repo) are fixed at collection. Re-evaluating the
+// facts under another policy re-judges everything else (review,
+// untraced, workers_tag_is_commit, pages_upload_commit_is_commit,
+// require_non_production_first over what was read), not that
+// classification.
 type Deployment struct {
 	// Source is github, workers or pages; Name the repository, script or
 	// project.
@@ -237,10 +264,22 @@ type Code struct {
 	// Tag is a Worker version's "workers/tag" annotation (the commit under
 	// workers_tag_is_commit).
 	Tag string `json:"tag,omitempty"`
+	// UploadCommit is the commit_hash a Pages direct upload (ad_hoc, or
+	// another trigger that is not the Git integration) names: chosen by
+	// the uploader, the commit only under pages_upload_commit_is_commit.
+	UploadCommit string `json:"upload_commit,omitempty"`
 	// Repo and SHA are the commit; Link says where the link comes from.
+	// SHA is set only for a link Cloudflare or GitHub made (a GitHub
+	// deployment's sha, a Workers Builds build, a Pages Git-integration
+	// build), never for an uploader's claim (Tag, UploadCommit).
 	Repo string `json:"repo"`
 	SHA  string `json:"sha"`
 	Link string `json:"link,omitempty"`
+	// BuildProvider and BuildRepo are the repository a Workers Builds
+	// build names (provider_type, provider_account_name/repo_name); a
+	// repository other than Repo fails (other_repository).
+	BuildProvider string `json:"build_provider,omitempty"`
+	BuildRepo     string `json:"build_repo,omitempty"`
 	// Dirty: built from a working tree with uncommitted changes (Pages
 	// commit_dirty).
 	Dirty bool `json:"dirty,omitempty"`

@@ -1,6 +1,7 @@
 package deployments
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
@@ -153,6 +154,9 @@ func listDeployments(ctx context.Context, gh *githubapi.Client, owner, name, env
 }
 
 func parseGitHubDeployments(body []byte) ([]ghDeployment, error) {
+	if isNull(body) {
+		return nil, errors.New("the answer is null, not an array")
+	}
 	var raws []json.RawMessage
 	if err := json.Unmarshal(body, &raws); err != nil {
 		return nil, err
@@ -342,6 +346,10 @@ func isCommitHash(s string) bool {
 	}
 	return true
 }
+
+// isNull reports a JSON null (where an array was expected: no empty
+// population).
+func isNull(b []byte) bool { return bytes.Equal(bytes.TrimSpace(b), []byte("null")) }
 
 // isFullSHA reports a 40-character hex commit id.
 func isFullSHA(s string) bool { return len(s) == 40 && isCommitHash(s) }

@@ -47,7 +47,10 @@ type GitHubPolicy struct {
 	// Enabled lists the deployments of every repository in scope.
 	Enabled bool `yaml:"enabled" json:"enabled"`
 	// Environments, when set, lists only these environments (one listing
-	// each, ?environment=NAME); empty lists every environment.
+	// each, ?environment=NAME); empty lists every environment. It must name
+	// every production environment (ProductionEnvironments): a filter
+	// that leaves one out would hide its deployments and the repository
+	// would pass as having none.
 	Environments []string `yaml:"environments" json:"environments"`
 }
 
@@ -65,6 +68,12 @@ type CloudflarePolicy struct {
 	// whoever uploads sets the tag, so it is a claim, not a link Cloudflare
 	// made.
 	WorkersTagIsCommit bool `yaml:"workers_tag_is_commit" json:"workers_tag_is_commit"`
+	// PagesUploadCommitIsCommit takes the commit_hash a Pages direct upload
+	// (deployment_trigger.type ad_hoc) names as its commit (`wrangler pages
+	// deploy --commit-hash`). Off by default: whoever uploads chooses it,
+	// so it is a claim; only the Git integration's own builds (github:push,
+	// deploy_hook) are trusted to name the commit they built.
+	PagesUploadCommitIsCommit bool `yaml:"pages_upload_commit_is_commit" json:"pages_upload_commit_is_commit"`
 }
 
 // WorkerPolicy is one Worker script.
@@ -72,8 +81,9 @@ type WorkerPolicy struct {
 	// Script is the script name.
 	Script string `yaml:"script" json:"script"`
 	// Repo is the GitHub repository (OWNER/NAME) the script is built from:
-	// Cloudflare's deployments do not name it. A Workers Builds build that
-	// names its repository overrides it.
+	// Cloudflare's deployments do not name it. A Workers Builds build from
+	// another repository fails (other_repository): the script runs code of
+	// a repository the policy does not name.
 	Repo string `yaml:"repo" json:"repo"`
 	// Production: every deployment of the script is production (default
 	// true); false makes the script a non-production environment, e.g. a
@@ -146,6 +156,13 @@ func (p *Policy) Validate() error {
 	for i, e := range p.GitHub.Environments {
 		if strings.TrimSpace(e) == "" {
 			errs = append(errs, fmt.Errorf("github.environments[%d] is empty", i))
+		}
+	}
+	if len(p.GitHub.Environments) > 0 {
+		for _, e := range p.ProductionEnvironments {
+			if strings.TrimSpace(e) != "" && !slices.ContainsFunc(p.GitHub.Environments, func(f string) bool { return strings.EqualFold(e, f) }) {
+				errs = append(errs, fmt.Errorf("github.environments %q leaves out production environment %q (production_environments): its deployments would not be listed; add it, or take it out of production_environments", p.GitHub.Environments, e))
+			}
 		}
 	}
 	switch p.Untraced {

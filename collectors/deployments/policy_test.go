@@ -43,7 +43,7 @@ func TestSampleConfigIsTheDefault(t *testing.T) {
 		t.Errorf("the default policy is invalid: %v", err)
 	}
 	for _, key := range []string{"production_environments", "require_non_production_first", "non_production_lookback", "untraced",
-		"github", "enabled", "environments", "cloudflare", "account_id", "workers", "pages", "workers_tag_is_commit",
+		"github", "enabled", "environments", "cloudflare", "account_id", "workers", "pages", "workers_tag_is_commit", "pages_upload_commit_is_commit",
 		"review", "min_approvals", "emergency_grace"} {
 		if !strings.Contains(SampleConfig, key+":") {
 			t.Errorf("sample.yaml lacks %s", key)
@@ -99,6 +99,8 @@ func TestPolicyErrors(t *testing.T) {
 		{"production_environments: []", "production_environments is empty"},
 		{"production_environments: ['']", "production_environments[0] is empty"},
 		{"github: {environments: ['']}", "github.environments[0] is empty"},
+		{"github: {environments: [production, staging]}", `leaves out production environment "prod" (production_environments)`},
+		{"production_environments: [live]\ngithub: {environments: [production]}", `leaves out production environment "live"`},
 		{"require_non_production_first: true\nnon_production_lookback: 200d", "non_production_lookback is 200d"},
 		{"non_production_lookback: soon", "is not a duration"},
 		{"github: {enabled: false}", "no source"},
@@ -111,6 +113,18 @@ func TestPolicyErrors(t *testing.T) {
 		if err == nil || !strings.Contains(err.Error(), tc.want) {
 			t.Errorf("%q: error %v, want one containing %q", tc.src, err, tc.want)
 		}
+	}
+}
+
+// TestEnvironmentFilterNamingEveryProductionEnvironmentIsValid: the check
+// is case-insensitive, and non-production environments may be added.
+func TestEnvironmentFilterNamingEveryProductionEnvironmentIsValid(t *testing.T) {
+	p, err := decode(t, "production_environments: [production, prod]\ngithub: {environments: [Production, PROD, staging]}")
+	if err == nil {
+		err = p.Validate()
+	}
+	if err != nil {
+		t.Errorf("a filter naming every production environment: %v", err)
 	}
 }
 
@@ -150,7 +164,7 @@ func TestCollectorValidate(t *testing.T) {
 	if err := c.Validate(collectors.Request{Window: week(), Policy: cfOnlyPolicy()}); err != nil {
 		t.Errorf("Cloudflare-only policy without scope: %v", err)
 	}
-	if c.Name() != "deployments" || c.Version() != "1.0.0" || Info().Name != Name || Info().New == nil {
+	if c.Name() != "deployments" || c.Version() != "1.1.0" || Info().Name != Name || Info().New == nil {
 		t.Error("name, version or info")
 	}
 	if _, ok := c.NewPolicy().(*Policy); !ok {

@@ -132,11 +132,14 @@ func githubView(repo string, d ghDeployment, src *mergeactivity.Source, p *Polic
 	}
 	if src.Status != mergeactivity.SourceRead {
 		last := src.Pages[len(src.Pages)-1]
-		v.Outcome, v.OutcomeDetail = OutcomeUnknown, "statuses unreadable: "+githubWithheld(last, permDeployments)
+		v.Outcome, v.OutcomeDetail = OutcomeUnreadable, "statuses unreadable: "+githubWithheld(last, permDeployments)
 		return v, nil
 	}
 	var all []ghStatus
 	for i, call := range src.Pages {
+		if isNull(call.Body) {
+			return v, fmt.Errorf("parsing its statuses (page %d): the answer is null, not an array", i+1)
+		}
 		var page []ghStatus
 		if err := json.Unmarshal(call.Body, &page); err != nil {
 			return v, fmt.Errorf("parsing its statuses (page %d): %w", i+1, err)
@@ -179,8 +182,8 @@ func (r *run) workerScript(ctx context.Context, w WorkerPolicy) sourceResult[Scr
 		return sourceResult[ScriptFacts]{facts: sf, fatal: err}
 	}
 	base := cfapi.Path("accounts", acct, "workers", "scripts", w.Script)
-	l, raw, err := r.c.cf.List(ctx, base+"/deployments", nil, cfapi.ListOptions{PerPage: workersPerPage, Key: "deployments",
-		Continue: stopBefore(r.facts.LookbackStart, "created_on", "deployment")})
+	// Not paginated: one answer holding the most recent deployments.
+	l, raw, err := r.c.cf.List(ctx, base+"/deployments", nil, cfapi.ListOptions{Key: "deployments", Unpaged: true})
 	sf.Deployments = l
 	if err != nil {
 		if cfapi.Withheld(err) {
@@ -197,6 +200,15 @@ func (r *run) workerScript(ctx context.Context, w WorkerPolicy) sourceResult[Scr
 	})
 	if err != nil {
 		return fatal(fmt.Errorf("parsing the deployments of Worker %s: %w", w.Script, err))
+	}
+	if since, needed := r.workersSince(sf.Production); needed {
+		if reach := workersReach(deps, since); reach != "" {
+			l.Stop += "; " + reach
+		} else {
+			sf.Status = StatusPartial
+			sf.Reason = workersPartial(deps, since)
+			l.Stop += "; " + sf.Reason
+		}
 	}
 	env := "production"
 	if !sf.Production {
@@ -275,6 +287,46 @@ func (r *run) workerScript(ctx context.Context, w WorkerPolicy) sourceResult[Scr
 	return sourceResult[ScriptFacts]{facts: sf}
 }
 
+// workersSince is how far back a Worker's deployments listing must reach
+// to hold every deployment the collection needs: the window start for a
+// production script, the look-back start for a non-production one under
+// require_non_production_first; nothing for a non-production one
+// otherwise (none of its deployments is read).
+func (r *run) workersSince(production bool) (time.Time, bool) {
+	switch {
+	case production:
+		return r.facts.Window.Start, true
+	case r.p.RequireNonProductionFirst:
+		return r.facts.LookbackStart, true
+	}
+	return time.Time{}, false
+}
+
+// workersReach names the deployment that shows the listing reaches back
+// before since (the listing is newest first, so nothing after it is
+// missing), or "" when none does. An empty listing reaches: the script
+// has no deployment at all.
+func workersReach(deps []workerDeployment, since time.Time) string {
+	if len(deps) == 0 {
+		return "no deployment at all: complete"
+	}
+	for _, d := range deps {
+		if d.CreatedOn.Before(since) {
+			return fmt.Sprintf("complete back to %s: deployment %s was created at %s, before it",
+				since.UTC().Format(time.RFC3339), d.ID, d.CreatedOn.UTC().Format(time.RFC3339))
+		}
+	}
+	return ""
+}
+
+// workersPartial says why a Workers listing may be missing deployments,
+// naming the oldest it holds.
+func workersPartial(deps []workerDeployment, since time.Time) string {
+	oldest := slices.MinFunc(deps, func(a, b workerDeployment) int { return a.CreatedOn.Compare(*b.CreatedOn) })
+	return fmt.Sprintf("the deployments listing is not paginated and holds only the most recent %d deployments; the oldest, %s, was created at %s, not before %s: earlier deployments since then may be missing",
+		len(deps), oldest.ID, oldest.CreatedOn.UTC().Format(time.RFC3339), since.UTC().Format(time.RFC3339))
+}
+
 // readBuilds looks up the Workers Builds builds of the needed versions that
 // Workers Builds uploaded, buildsBatch at a time. A withheld lookup leaves
 // their commit unknown (the reason is returned).
@@ -351,8 +403,9 @@ func workerView(acct string, sf ScriptFacts, d workerDeployment, versions map[st
 			case ver.Metadata.Source == "workersci" && built && isCommitHash(b.Trigger.CommitHash):
 				c.SHA = b.Trigger.CommitHash
 				c.Link = fmt.Sprintf("Workers Builds build %s of branch %s", b.BuildUUID, b.Trigger.Branch)
-				if b.Trigger.ProviderType == "github" && b.Trigger.ProviderAccountName != "" && b.Trigger.RepoName != "" {
-					c.Repo = b.Trigger.ProviderAccountName + "/" + b.Trigger.RepoName
+				c.BuildProvider = b.Trigger.ProviderType
+				if b.Trigger.ProviderAccountName != "" && b.Trigger.RepoName != "" {
+					c.BuildRepo = b.Trigger.ProviderAccountName + "/" + b.Trigger.RepoName
 				}
 			case ver.Metadata.Source == "workersci":
 				c.Unlinked = "Workers Builds has no build with a commit for the version"
@@ -445,6 +498,12 @@ func (r *run) pagesProject(ctx context.Context, pp PagesPolicy) sourceResult[Pro
 	return sourceResult[ProjectFacts]{facts: pf}
 }
 
+// pagesGitTriggers are the Pages deployment triggers of the Git
+// integration: Cloudflare checked out and built the commit it names. Any
+// other trigger (ad_hoc: a direct upload) names the commit its uploader
+// claims.
+var pagesGitTriggers = []string{"github:push", "deploy_hook"}
+
 // pagesView normalises a Pages deployment.
 func pagesView(acct string, pf ProjectFacts, d pagesDeployment, f *Facts) Deployment {
 	v := Deployment{
@@ -455,16 +514,22 @@ func pagesView(acct string, pf ProjectFacts, d pagesDeployment, f *Facts) Deploy
 	}
 	v.InWindow = f.Window.Contains(v.CreatedAt)
 	c := Code{Repo: pf.Repo}
+	trigger := orUnknown(d.DeploymentTrigger.Type)
 	if m := d.DeploymentTrigger.Metadata; m != nil {
 		v.Ref, v.Message = m.Branch, m.CommitMessage
 		c.Dirty = m.CommitDirty
-		if isCommitHash(m.CommitHash) {
+		switch {
+		case !isCommitHash(m.CommitHash):
+		case slices.Contains(pagesGitTriggers, d.DeploymentTrigger.Type):
 			c.SHA = m.CommitHash
-			c.Link = fmt.Sprintf("deployment_trigger.metadata.commit_hash (%s)", orUnknown(d.DeploymentTrigger.Type))
+			c.Link = fmt.Sprintf("deployment_trigger.metadata.commit_hash (%s: built by the Pages Git integration)", trigger)
+		default:
+			c.UploadCommit = m.CommitHash
+			c.Unlinked = fmt.Sprintf("a direct upload (trigger %s) naming commit %s, which the uploader chose (wrangler pages deploy --commit-hash), so it is no link to the commit", trigger, short(m.CommitHash))
 		}
 	}
-	if c.SHA == "" {
-		c.Unlinked = fmt.Sprintf("the deployment names no commit (trigger %s)", orUnknown(d.DeploymentTrigger.Type))
+	if c.SHA == "" && c.Unlinked == "" {
+		c.Unlinked = fmt.Sprintf("the deployment names no commit (trigger %s)", trigger)
 	}
 	v.Code = []Code{c}
 	switch st := d.LatestStage; {

@@ -256,6 +256,68 @@ func TestListRejectsAResultOfTheWrongShape(t *testing.T) {
 	}
 }
 
+// TestListRejectsNull: a null where the listing's array belongs is no
+// empty population, whether the result itself or the array under Key.
+func TestListRejectsNull(t *testing.T) {
+	path := "/accounts/" + acct + "/workers/scripts/api/deployments"
+	for name, c := range map[string]struct {
+		result json.RawMessage
+		key    string
+		want   string
+	}{
+		"array under key": {json.RawMessage(`{"deployments": null}`), "deployments", "result.deployments is null, not an array"},
+		"result":          {json.RawMessage(`null`), "", "result is null, not an array"},
+	} {
+		t.Run(name, func(t *testing.T) {
+			_, base := fake(t, []cffake.Route{{Path: path, Result: c.result, Unpaged: true}})
+			cl, _ := newClient(t, base)
+			for _, o := range []ListOptions{{Key: c.key}, {Key: c.key, Unpaged: true}} {
+				l, items, err := cl.List(context.Background(), path, nil, o)
+				if err == nil || !strings.Contains(err.Error(), c.want) || !strings.Contains(err.Error(), path) || items != nil {
+					t.Errorf("unpaged %v: %d items, error %v; want an error containing %q", o.Unpaged, len(items), err, c.want)
+				}
+				if len(l.Pages) != 1 {
+					t.Errorf("unpaged %v: %d pages recorded", o.Unpaged, len(l.Pages))
+				}
+			}
+		})
+	}
+}
+
+// TestListUnpaged: an endpoint Cloudflare does not paginate (Workers
+// deployments) is read with one request carrying neither page nor
+// per_page, however many items it holds.
+func TestListUnpaged(t *testing.T) {
+	path := Path("accounts", acct, "workers", "scripts", "api", "deployments")
+	var parts []string
+	for i := range 150 {
+		parts = append(parts, fmt.Sprintf(`{"id": "d-%03d"}`, i))
+	}
+	s, base := fake(t, []cffake.Route{{Path: path, Result: json.RawMessage(`{"deployments": [` + strings.Join(parts, ", ") + `]}`), Unpaged: true}},
+		cffake.WithMaxPerPage(10))
+	c, _ := newClient(t, base)
+	l, items, err := c.List(context.Background(), path, nil, ListOptions{Key: "deployments", PerPage: 10, Unpaged: true,
+		Continue: func(int, []json.RawMessage) (bool, string) {
+			t.Error("Continue is called for an unpaged listing")
+			return true, ""
+		}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(items) != 150 || l.Items != 150 || len(l.Pages) != 1 || s.Requests() != 1 {
+		t.Fatalf("%d items, listing %d items over %d pages, %d requests", len(items), l.Items, len(l.Pages), s.Requests())
+	}
+	if l.Pages[0].Request != "GET "+path || len(l.Params) != 0 {
+		t.Errorf("request %q, params %v: an unpaged listing sends no page or per_page", l.Pages[0].Request, l.Params)
+	}
+	if !strings.Contains(l.Stop, "not paginated") || !strings.Contains(l.Stop, "150 items") {
+		t.Errorf("stop %q", l.Stop)
+	}
+	if string(items[149]) != `{"id": "d-149"}` {
+		t.Errorf("last item %s", items[149])
+	}
+}
+
 func TestErrorEnvelopes(t *testing.T) {
 	base := "/accounts/" + acct + "/workers/scripts/"
 	_, root := fake(t, []cffake.Route{

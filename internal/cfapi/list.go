@@ -1,6 +1,7 @@
 package cfapi
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"fmt"
@@ -36,16 +37,24 @@ type ListOptions struct {
 	Key string
 	// Continue, when set, is called with each page's items; returning false
 	// stops paging there (the listing is newest first and the rest cannot
-	// matter), with the reason recorded as the listing's Stop.
+	// matter), with the reason recorded as the listing's Stop. It is not
+	// called for an Unpaged listing.
 	Continue func(page int, items []json.RawMessage) (bool, string)
+	// Unpaged reads an endpoint Cloudflare does not paginate (Workers
+	// deployments: cloudflare-go v4's ScriptDeploymentGetParams has no page
+	// or per_page, and the answer has no result_info): one request, without
+	// page or per_page (PerPage is ignored), whose answer is all Cloudflare
+	// gives. Whether that is every item is the caller's to judge.
+	Unpaged bool
 }
 
 // List reads a listing paginated with page and per_page, page after page
 // until result_info.total_pages (or, without it, a page shorter than
 // per_page), Continue says stop, or the client's page bound is reached
-// (an error: pagination that does not end is not a population). Each
-// item is returned exactly as received. The Listing is filled in as far as
-// it got, also on error.
+// (an error: pagination that does not end is not a population); with
+// Unpaged, one request. Each item is returned exactly as received; a null
+// where the array belongs is an error, not an empty listing. The Listing is
+// filled in as far as it got, also on error.
 func (c *Client) List(ctx context.Context, path string, params url.Values, o ListOptions) (*Listing, []json.RawMessage, error) {
 	if o.PerPage <= 0 {
 		o.PerPage = 100
@@ -53,6 +62,9 @@ func (c *Client) List(ctx context.Context, path string, params url.Values, o Lis
 	l := &Listing{Endpoint: "GET " + path, Params: map[string]string{}, Pages: []Call{}}
 	for k := range params {
 		l.Params[k] = params.Get(k)
+	}
+	if o.Unpaged {
+		return c.listUnpaged(ctx, l, path, params, o.Key)
 	}
 	l.Params["per_page"] = strconv.Itoa(o.PerPage)
 	var out []json.RawMessage
@@ -104,6 +116,22 @@ func (c *Client) List(ctx context.Context, path string, params url.Values, o Lis
 	}
 }
 
+// listUnpaged reads an unpaginated listing: one request, its items.
+func (c *Client) listUnpaged(ctx context.Context, l *Listing, path string, params url.Values, key string) (*Listing, []json.RawMessage, error) {
+	call, err := c.Get(ctx, path, params)
+	l.Pages = append(l.Pages, call)
+	if err != nil {
+		return l, nil, err
+	}
+	items, err := resultItems(call.Result, key)
+	if err != nil {
+		return l, nil, &Error{Call: call, Err: err}
+	}
+	l.Items = len(items)
+	l.Stop = fmt.Sprintf("one answer: the endpoint is not paginated (%d items)", len(items))
+	return l, items, nil
+}
+
 // resultItems splits a listing's result into its items, each byte for byte.
 func resultItems(result json.RawMessage, key string) ([]json.RawMessage, error) {
 	if key != "" {
@@ -116,6 +144,13 @@ func resultItems(result json.RawMessage, key string) ([]json.RawMessage, error) 
 			return nil, fmt.Errorf("result has no %q", key)
 		}
 		result = inner
+	}
+	if bytes.Equal(bytes.TrimSpace(result), []byte("null")) {
+		// null is no empty population: Cloudflare did not give the list.
+		if key != "" {
+			return nil, fmt.Errorf("result.%s is null, not an array", key)
+		}
+		return nil, fmt.Errorf("result is null, not an array")
 	}
 	var items []json.RawMessage
 	if err := json.Unmarshal(result, &items); err != nil {

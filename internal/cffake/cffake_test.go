@@ -151,6 +151,32 @@ func TestPaginatesTheItemsOfAnObjectResult(t *testing.T) {
 	}
 }
 
+// TestUnpagedRoutesServeTheWholeResult: Cloudflare does not paginate a
+// Worker's deployments; an unpaged route answers every page request with
+// the whole result and no result_info, array or object alike.
+func TestUnpagedRoutesServeTheWholeResult(t *testing.T) {
+	obj := json.RawMessage(`{"deployments": ` + string(items(45)) + `}`)
+	arr := items(45)
+	s, base := serve(t, &Fixture{Routes: []Route{
+		{Path: acct + "/workers/scripts/api/deployments", Result: obj, Unpaged: true},
+		{Path: acct + "/array", Result: arr, Unpaged: true},
+	}}, WithMaxPerPage(10))
+	for path, want := range map[string]json.RawMessage{acct + "/workers/scripts/api/deployments": obj, acct + "/array": arr} {
+		for _, q := range []string{"", "?page=2&per_page=10", "?per_page=5"} {
+			status, env, body := get(t, base+path+q, "")
+			if status != 200 || !bytes.Equal(env.Result, want) {
+				t.Errorf("GET %s%s = %d %.120s, want the whole result byte for byte", path, q, status, body)
+			}
+			if env.ResultInfo != nil || bytes.Contains(body, []byte("result_info")) {
+				t.Errorf("GET %s%s: an unpaged answer has no result_info: %.200s", path, q, body)
+			}
+		}
+	}
+	if s.Requests() != 6 {
+		t.Errorf("%d requests", s.Requests())
+	}
+}
+
 func TestFailuresUseTheErrorEnvelope(t *testing.T) {
 	s, base := serve(t, &Fixture{Routes: []Route{
 		{Path: acct + "/workers/scripts/secret/deployments", Status: 403},
@@ -249,6 +275,9 @@ func TestLoad(t *testing.T) {
 		{`[{"path": "/a", "result": 1, "errors": [{"code": 1, "message": "x"}]}]`, "", "errors belong to a failure"},
 		{`[{"path": "/a", "query": {"page": "2"}, "result": 1}]`, "", "page is the fake's own"},
 		{`[{"path": "/a", "status": 99, "result": 1}]`, "", "is not an HTTP status"},
+		{`[{"path": "/a", "result": {"items": []}, "items": "items", "unpaged": true}]`, "", "unpaged applies to"},
+		{`[{"path": "/a", "status": 403, "unpaged": true}]`, "", "unpaged applies to"},
+		{`[{"path": "/a", "result": 1, "raw": true, "unpaged": true}]`, "", "unpaged applies to"},
 	}
 	for _, b := range bad {
 		files := map[string]string{}

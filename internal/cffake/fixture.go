@@ -19,6 +19,7 @@
 //	[
 //	  {"path": "/accounts/ACCOUNT/pages/projects/web", "file": "pages-web.json"},
 //	  {"path": "/accounts/ACCOUNT/workers/scripts/api/versions", "file": "versions.json", "items": "items"},
+//	  {"path": "/accounts/ACCOUNT/workers/scripts/api/deployments", "file": "deployments.json", "unpaged": true},
 //	  {"path": "/accounts/ACCOUNT/workers/scripts/secret/deployments", "status": 403,
 //	   "errors": [{"code": 10000, "message": "Authentication error"}]},
 //	  {"path": "/accounts/ACCOUNT/builds/builds", "query": {"version_ids": "a,b"}, "result": {"builds": {}}}
@@ -27,6 +28,9 @@
 // method defaults to GET and status to 200. file (relative to the directory)
 // or result (inline JSON) is the "result" value; an array result is
 // paginated, and so is the array under "items" of an object result. A route
+// with "unpaged": true serves its result whole, with no result_info, whatever
+// page and per_page ask: Cloudflare's endpoints that do not paginate, such as
+// a Worker's deployments ({"deployments": [...]}, the most recent only). A route
 // with "raw": true serves its file or result verbatim as the whole body, with
 // no envelope (malformed JSON, a "success": false envelope with status 200).
 // errors and messages go in the envelope of a failure (default errors by
@@ -74,6 +78,9 @@ type Route struct {
 	// Items names the array inside an object result to paginate, e.g.
 	// "items" or "deployments"; empty paginates an array result.
 	Items string `json:"items,omitempty"`
+	// Unpaged serves Result whole, without result_info, as Cloudflare
+	// answers an endpoint that is not paginated (Workers deployments).
+	Unpaged bool `json:"unpaged,omitempty"`
 	// Raw serves Result verbatim as the body, without the envelope.
 	Raw bool `json:"raw,omitempty"`
 	// Errors and Messages go in the envelope; a failure without Errors gets
@@ -188,6 +195,8 @@ func (f *Fixture) Validate() error {
 			return fmt.Errorf("route %d (%s): errors belong to a failure status (or a raw route)", i, r.Path)
 		case r.Items != "" && !ok:
 			return fmt.Errorf("route %d (%s): items applies to a successful route", i, r.Path)
+		case r.Unpaged && (r.Items != "" || r.Raw || !ok):
+			return fmt.Errorf("route %d (%s): unpaged applies to a successful enveloped route, without items (nothing is paginated)", i, r.Path)
 		}
 		if r.Items != "" {
 			var obj map[string]json.RawMessage

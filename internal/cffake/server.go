@@ -115,7 +115,7 @@ func New(f *Fixture, opts ...Option) *Server {
 	}
 	for _, r := range f.Routes {
 		c := &compiled{Route: r}
-		if !r.Raw && r.status() < 300 {
+		if !r.Raw && !r.Unpaged && r.status() < 300 {
 			if r.Items == "" {
 				var items []json.RawMessage
 				if err := json.Unmarshal(r.Result, &items); err == nil && items != nil {

@@ -55,8 +55,12 @@ func TestServesSampleAccountAndStops(t *testing.T) {
 	if !strings.HasPrefix(base, "http://127.0.0.1:") || !strings.HasSuffix(base, "/client/v4") {
 		t.Fatalf("URL file holds %q; stderr:\n%s", base, stderr.String())
 	}
-	get := func(token string) (int, []byte) {
-		req, _ := http.NewRequest(http.MethodGet, base+"/accounts/0123456789abcdef0123456789abcdef/pages/projects/web", nil)
+	get := func(token string, path ...string) (int, []byte) {
+		p := "/accounts/0123456789abcdef0123456789abcdef/pages/projects/web"
+		if len(path) > 0 {
+			p = path[0]
+		}
+		req, _ := http.NewRequest(http.MethodGet, base+p, nil)
 		req.Header.Set("Authorization", "Bearer "+token)
 		resp, err := http.DefaultClient.Do(req)
 		if err != nil {
@@ -75,6 +79,18 @@ func TestServesSampleAccountAndStops(t *testing.T) {
 	}
 	if err := json.Unmarshal(body, &env2); status != 200 || err != nil || !env2.Success || env2.Result.Name != "web" {
 		t.Errorf("GET project = %d %.200s", status, body)
+	}
+	// A Worker's deployments are not paginated, in the sample account as at
+	// Cloudflare: page and per_page are ignored, there is no result_info.
+	status, body = get("cf-tok-123", "/accounts/0123456789abcdef0123456789abcdef/workers/scripts/payments-api/deployments?page=2&per_page=1")
+	var deps struct {
+		Result struct {
+			Deployments []json.RawMessage `json:"deployments"`
+		} `json:"result"`
+		ResultInfo json.RawMessage `json:"result_info"`
+	}
+	if err := json.Unmarshal(body, &deps); status != 200 || err != nil || len(deps.Result.Deployments) != 5 || deps.ResultInfo != nil {
+		t.Errorf("GET Worker deployments page 2 of 1 = %d: %d deployments, result_info %s; want all 5, none", status, len(deps.Result.Deployments), deps.ResultInfo)
 	}
 	if status, _ := get("wrong"); status != http.StatusForbidden {
 		t.Errorf("a wrong token got %d", status)
