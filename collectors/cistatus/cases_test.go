@@ -2,6 +2,8 @@ package cistatus
 
 import (
 	"fmt"
+	"maps"
+	"slices"
 	"testing"
 	"time"
 
@@ -87,11 +89,8 @@ func apiRepo(runs []fxRun, commits ...fxCommit) fxRepo {
 // ones marked.
 func orgListing(t testing.TB, repos map[string]bool) (ghfake.Route, []byte) {
 	var items []any
-	for _, name := range []string{"api", "old"} {
-		archived, ok := repos[name]
-		if !ok {
-			continue
-		}
+	for _, name := range slices.Sorted(maps.Keys(repos)) {
+		archived := repos[name]
 		o := fx{t: t, repo: fxRepo{Owner: "acme", Name: name}}.repository().(map[string]any)
 		o["archived"] = archived
 		items = append(items, o)
@@ -243,6 +242,52 @@ func goldenCases(t testing.TB) []fxCase {
 		Branches: map[string][]fxCommit{"trunk": {c1}}, Runs: map[string][]fxRun{"trunk": {func() fxRun { r := ciRun(1501, c1, "success"); r.Branch = "trunk"; return r }()}}}
 	orgRoute, orgBody := orgListing(t, map[string]bool{"api": false, "old": true})
 
+	// check runs of the same name from other apps and workflows
+	in := func(suite int64, c fxCheck) fxCheck { c.Suite = suite; return c }
+	later := func(c fxCheck, d time.Duration) fxCheck {
+		c.Started, c.Completed = shift(c.Started, d), shift(c.Completed, d)
+		return c
+	}
+	const d1, d2, d3, d4, d5 = "2026-11-17T10:00", "2026-11-18T10:00", "2026-11-19T10:00", "2026-11-20T10:00", "2026-11-21T10:00"
+	// g1: test failed in CI; circleci's test passed later.
+	g1 := cm("g1", d1, in(runSuite(1101), ok("build", d1)), in(runSuite(1101), bad("test", d1, "failure")),
+		func() fxCheck { c := later(ok("test", d1), 30*time.Minute); c.App = "circleci-checks"; return c }())
+	// g2: test failed in CI; E2E's job test passed later.
+	g2 := cm("g2", d2, in(runSuite(1201), bad("test", d2, "failure")), in(runSuite(1202), later(ok("test", d2), 30*time.Minute)))
+	// g3: test failed in CI run 1301; a new run of CI, 1302, passed.
+	g3 := cm("g3", d3, in(runSuite(1301), bad("test", d3, "failure")), in(runSuite(1302), later(ok("test", d3), time.Hour)))
+	// g4: test failed in attempt 1 of run 1401; attempt 2 (same suite) passed.
+	g4 := cm("g4", d4, in(runSuite(1401), bad("test", d4, "failure")), in(runSuite(1401), later(ok("test", d4), time.Hour)))
+	// g5: test failed in a check suite no run read names; another suite's
+	// test passed later.
+	g5 := cm("g5", d5, in(fakeID("suite:unknown-1"), bad("test", d5, "failure")), in(fakeID("suite:unknown-2"), later(ok("test", d5), time.Hour)))
+	e2e := ciRun(1202, g2, "success")
+	e2e.Workflow = "E2E"
+	newRun3 := ciRun(1302, g3, "success")
+	newRun3.Created, newRun3.Event = shift(d3, time.Hour), "workflow_dispatch"
+	rerun4 := ciRun(1401, g4, "success")
+	rerun4.Attempt, rerun4.Earlier = 2, []fxAttempt{{Conclusion: "failure", Started: shift(d4, 2*time.Minute)}}
+	groups := apiRepo([]fxRun{ciRun(1101, g1, "failure"), ciRun(1201, g2, "failure"), e2e, ciRun(1301, g3, "failure"), newRun3, rerun4}, g5, g4, g3, g2, g1)
+	groups.Workflows = append(groups.Workflows, fxWorkflow{Name: "E2E"})
+	groups.Lookups = []string{g1.SHA, g2.SHA}
+
+	// an empty repository in the organisation
+	emptyRepo := fxRepo{Owner: "acme", Name: "empty", Empty: true, Branches: map[string][]fxCommit{"main": nil}}
+	emptyOrgRoute, emptyOrgBody := orgListing(t, map[string]bool{"api": false, "empty": false})
+
+	// a fork's pull request run from its own main
+	forkRun := fxRun{ID: 1602, Workflow: "CI", Number: 1602, SHA: fakeSHA("mallory/api:main"), Event: "pull_request", Conclusion: "failure",
+		Created: "2026-11-18T12:00", HeadRepo: "mallory/api"}
+	forked := apiRepo([]fxRun{ciRun(1601, c1, "success"), forkRun}, c1)
+	forked.Lookups = []string{forkRun.SHA}
+
+	// --branch over an organisation whose repositories lack a branch
+	hasMain := apiRepo([]fxRun{ciRun(1701, c1, "success")}, c1)
+	hasMain.MissingBranches = []string{"release/2.x"}
+	locked := fxRepo{Owner: "acme", Name: "locked", ListingStatus: 404, Branches: map[string][]fxCommit{"main": nil}, ExistingBranches: []string{"main"}, SkipRest: true}
+	legacyRepo := fxRepo{Owner: "acme", Name: "legacy", MissingBranches: []string{"main", "release/2.x"}, SkipRest: true}
+	branchOrgRoute, branchOrgBody := orgListing(t, map[string]bool{"api": false, "legacy": false, "locked": false})
+
 	return []fxCase{
 		{Name: "green-pass", Description: "two commits with green check runs and a status, each with a green CI run", Repos: []fxRepo{apiRepo([]fxRun{ciRun(1, c1, "success"), ciRun(2, c2, "success")}, c2, c1)}},
 		{Name: "failed-check-fail", Description: "ci/test failed on the only commit and its run was never re-run: the commit and the run fail", Repos: []fxRepo{failedRepo}},
@@ -283,5 +328,14 @@ func goldenCases(t testing.TB) []fxCase {
 			Scope: collectors.Scope{Repos: []collectors.Repo{{Owner: "acme", Name: "api"}}}},
 		{Name: "org-archived-skipped", Description: "--org acme: the archived repository is skipped", Repos: []fxRepo{apiRepo([]fxRun{ciRun(1, c1, "success")}, c1)},
 			Scope: collectors.Scope{Orgs: []string{"acme"}}, Extra: []ghfake.Route{orgRoute}, Files: map[string][]byte{"repos.json": orgBody}},
+		{Name: "check-groups", Description: "check runs named test from another app (g1) or another workflow (g2) do not hide a failed test; a new run of the same workflow (g3) or a re-run in the same check suite (g4) does; check suites no run names (g5) stay apart; required test must pass in every group",
+			Policy: `{"required_checks": ["test"]}`, Repos: []fxRepo{groups}},
+		{Name: "empty-repo-org", Description: "--org acme: acme/empty answers its commit listing 409 Git Repository is empty.: no commits, not a failed collection", Repos: []fxRepo{apiRepo([]fxRun{ciRun(1, c1, "success")}, c1), emptyRepo},
+			Scope: collectors.Scope{Orgs: []string{"acme"}}, Extra: []ghfake.Route{emptyOrgRoute}, Files: map[string][]byte{"repos.json": emptyOrgBody}},
+		{Name: "fork-run-dropped", Description: "the listing of main's runs returns a failed pull request run from mallory/api's own main: dropped and recorded, not a failed run on main (its commit's runs are served but no longer looked up)",
+			Repos: []fxRepo{forked}},
+		{Name: "branch-missing-not-verifiable", Description: "--org acme --branch main --branch release/2.x: api lacks release/2.x (Branch not found), legacy lacks both, locked's listing answers 404 though main exists (a permission problem)",
+			Repos: []fxRepo{hasMain, locked, legacyRepo}, Scope: collectors.Scope{Orgs: []string{"acme"}, Branches: []string{"main", "release/2.x"}},
+			Extra: []ghfake.Route{branchOrgRoute}, Files: map[string][]byte{"repos.json": branchOrgBody}},
 	}
 }

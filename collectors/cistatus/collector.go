@@ -36,7 +36,7 @@ const (
 	Name = "ci-status"
 	// Version is recorded in the evidence; bump it when the facts or the
 	// judgement change.
-	Version = "1.0.0"
+	Version = "1.1.0"
 	// DefaultConcurrency is how many requests are in flight at once.
 	DefaultConcurrency = 4
 	// maxNamed bounds how many targets Result.Incomplete names.
@@ -121,9 +121,13 @@ func validate(req collectors.Request) (*Policy, error) {
 
 // Collect implements collectors.Collector. A commit or run listing GitHub
 // withholds (403, 404) makes that repository's population unknown: a
-// not_verifiable finding and an incomplete result. Any other listing
-// failure, or a cancelled context, fails the collection. A commit or run
-// whose own reads fail is an error finding and makes the result incomplete.
+// not_verifiable finding and an incomplete result — but a repository
+// without commits (409 "Git Repository is empty.") is known to be empty, and
+// a branch named with --branch that GET …/branches/{branch} says is not
+// found is missing (not_verifiable, no permission problem). Any other
+// listing failure (null where a list belongs included), or a cancelled
+// context, fails the collection. A commit or run whose own reads fail is an
+// error finding and makes the result incomplete.
 func (c *Collector) Collect(ctx context.Context, req collectors.Request) (*collectors.Result, error) {
 	p, err := validate(req)
 	if err != nil {
@@ -298,6 +302,9 @@ func (r *run) collect(ctx context.Context, jobs []job) error {
 		if needsProbe(rr.facts) {
 			for i := range rr.facts.Branches {
 				b := &rr.facts.Branches[i]
+				if b.Missing {
+					continue
+				}
 				tasks = append(tasks, func(ctx context.Context) { b.Head = r.g.probeHead(ctx, rr.owner, rr.name, b.Branch) })
 			}
 		}
@@ -372,8 +379,28 @@ func (r *run) list(ctx context.Context, j job) *repoRun {
 		b.CommitQuery = l
 		if err != nil {
 			var le *listError
-			if errors.As(err, &le) && le.withheld() {
-				rr.unreadable(withheldReason(le.call, permContents))
+			switch {
+			case errors.As(err, &le) && emptyRepository(le.call):
+				// The repository has no commit at all: nothing landed on any
+				// branch, and there is nothing else to read.
+				l.Stop = fmt.Sprintf("GitHub answered %d %s: the repository has no commit", le.call.HTTPStatus, le.call.Message)
+				rr.empty(le.call)
+				return rr
+			case errors.As(err, &le) && le.withheld():
+				reason := withheldReason(le.call, permContents)
+				if le.call.HTTPStatus == http.StatusNotFound && len(r.branches) > 0 {
+					// A branch named with --branch may not exist in every
+					// repository of the scope: ask (one request).
+					check := r.g.checkBranch(ctx, rr.owner, rr.name, b.Branch)
+					b.BranchCheck = &check
+					if branchMissing(check) {
+						b.Missing = true
+						l.Stop = fmt.Sprintf("GitHub answered %d; %s answered %d %s: the branch does not exist", le.call.HTTPStatus, check.Request, check.HTTPStatus, check.Message)
+						continue
+					}
+					reason += "; " + branchCheckNote(check)
+				}
+				rr.unreadable(reason)
 				return rr
 			}
 			rr.fatal = err
@@ -406,6 +433,10 @@ func (r *run) list(ctx context.Context, j job) *repoRun {
 		return cmp.Or(compareTimes(a.CommittedAt, b.CommittedAt), cmp.Compare(a.SHA, b.SHA))
 	})
 
+	if !slices.ContainsFunc(rr.facts.Branches, func(b BranchFacts) bool { return !b.Missing }) {
+		// None of the branches exists: nothing ran on them.
+		return rr
+	}
 	wf, err := r.g.readWorkflows(ctx, rr.owner, rr.name)
 	rr.facts.Workflows = wf
 	if err != nil {
@@ -414,6 +445,9 @@ func (r *run) list(ctx context.Context, j job) *repoRun {
 	}
 	for i := range rr.facts.Branches {
 		b := &rr.facts.Branches[i]
+		if b.Missing {
+			continue
+		}
 		runs, err := r.g.listRuns(ctx, rr.owner, rr.name, b.Branch, w.Start, w.End)
 		b.Runs = runs
 		if err != nil {
@@ -422,6 +456,29 @@ func (r *run) list(ctx context.Context, j job) *repoRun {
 		}
 	}
 	return rr
+}
+
+// branchCheckNote says what the branch check answered when it did not show
+// the branch missing.
+func branchCheckNote(check Call) string {
+	switch {
+	case check.HTTPStatus == http.StatusOK:
+		return check.Request + " answered 200: the branch exists"
+	case check.HTTPStatus != 0:
+		return fmt.Sprintf("%s answered %d %s: whether the branch exists is unknown", check.Request, check.HTTPStatus, check.Message)
+	}
+	return fmt.Sprintf("%s failed (%s): whether the branch exists is unknown", check.Request, check.Message)
+}
+
+// empty marks the repository empty: GitHub answered its commit listing 409
+// "Git Repository is empty.".
+func (rr *repoRun) empty(call Call) {
+	rr.facts.Empty = true
+	rr.facts.Reason = fmt.Sprintf("%s: GitHub answered %d %s", call.Request, call.HTTPStatus, call.Message)
+	rr.facts.Commits = []CommitFacts{}
+	for i := range rr.facts.Branches {
+		rr.facts.Branches[i].Listed = []ListedCommit{}
+	}
 }
 
 // unreadable marks the repository's population unknown.

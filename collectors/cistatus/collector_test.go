@@ -91,6 +91,18 @@ func TestSampleOrg(t *testing.T) {
 				t.Errorf("payments summary %q lacks the green share", f.Summary)
 			}
 		}
+		if f.Target == "github.com/acme/payments@3348c411a7f9" {
+			// #106: run 4106's failed jobs and run 4107's green ones are
+			// check runs of two check suites of the workflow CI: one check
+			// each, the latest attempt (run 4107's) deciding.
+			var d CommitDetails
+			if err := json.Unmarshal(f.Details, &d); err != nil {
+				t.Fatal(err)
+			}
+			if len(d.Checks) != 2 || d.Checks[0].Workflow != "CI" || d.Checks[0].Attempts != 2 || d.Checks[0].CheckSuiteID != runSuite(4107) {
+				t.Errorf("#106 checks %+v: want ci/build and ci/test of workflow CI, 2 attempts each", d.Checks)
+			}
+		}
 	}
 
 	// Requests: 1 organisation listing; payments 3 listings (commits,
@@ -330,6 +342,12 @@ func TestListingFailureFailsCollection(t *testing.T) {
 		{"run without id", "/repos/acme/api/actions/runs", 200, `{"total_count": 1, "workflow_runs": [{"head_sha": "abc"}]}`, "no run id"},
 		{"commits not a list", "/repos/acme/api/commits", 200, `{"sha": "x"}`, "parsing commits"},
 		{"workflows not a listing", "/repos/acme/api/actions/workflows", 200, `{"workflows": []}`, "no total_count"},
+		// null is no empty list: the population is unknown.
+		{"commits null", "/repos/acme/api/commits", 200, `null`, "null, not a list of commits"},
+		{"runs null", "/repos/acme/api/actions/runs", 200, `null`, "no total_count"},
+		{"workflow_runs null", "/repos/acme/api/actions/runs", 200, `{"total_count": 0, "workflow_runs": null}`, "workflow_runs is null or missing"},
+		{"workflow_runs missing", "/repos/acme/api/actions/runs", 200, `{"total_count": 0}`, "workflow_runs is null or missing"},
+		{"workflows null", "/repos/acme/api/actions/workflows", 200, `{"total_count": 0, "workflows": null}`, "workflows is null or missing"},
 	} {
 		t.Run(tt.name, func(t *testing.T) {
 			fx := memFixture(repo.build(t, "", [2]string{weekStart, weekEnd}))
@@ -472,7 +490,7 @@ func TestInfo(t *testing.T) {
 		t.Fatalf("Info() = %+v", info)
 	}
 	c := info.New(collectors.Deps{})
-	if c.Name() != "ci-status" || c.Version() != "1.0.0" {
+	if c.Name() != "ci-status" || c.Version() != "1.1.0" {
 		t.Errorf("Name, Version = %q, %q", c.Name(), c.Version())
 	}
 	if _, ok := c.NewPolicy().(*Policy); !ok {

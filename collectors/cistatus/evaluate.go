@@ -54,7 +54,19 @@ const (
 	// VerdictBelowGreenShare (fail): a branch whose share of green commits
 	// is below min_green_share.
 	VerdictBelowGreenShare = "below_min_green_share"
+	// VerdictEmptyRepository (pass): a branch of a repository without any
+	// commit (GitHub answered 409 "Git Repository is empty."): nothing
+	// landed, nothing to judge.
+	VerdictEmptyRepository = "empty_repository"
+	// VerdictBranchMissing (not_verifiable): a branch named with --branch
+	// that does not exist in the repository (GET …/branches/{branch}
+	// answered 404 "Branch not found").
+	VerdictBranchMissing = "branch_missing"
 )
+
+// actionsApp is the slug of GitHub Actions' app: its check runs are the
+// jobs of workflow runs.
+const actionsApp = "github-actions"
 
 // Where a check or run stands.
 const (
@@ -77,13 +89,22 @@ type CommitDetails struct {
 	Workflows []WorkflowDetail `json:"workflows"`
 }
 
-// CheckDetail is the latest attempt of one check.
+// CheckDetail is the latest attempt of one check: a status context, or a
+// check run name of one app (of GitHub Actions: of one workflow, or of one
+// check suite when no run read names its workflow).
 type CheckDetail struct {
-	Name        string     `json:"name"`
-	Kind        string     `json:"kind"`
-	Status      string     `json:"status"`
-	Conclusion  string     `json:"conclusion"`
-	CompletedAt *time.Time `json:"completed_at"`
+	Name string `json:"name"`
+	Kind string `json:"kind"`
+	// App is the slug of the app that created the check run.
+	App string `json:"app,omitempty"`
+	// Workflow is the GitHub Actions workflow whose runs the check run
+	// belongs to, when a run read carries its check suite.
+	Workflow string `json:"workflow,omitempty"`
+	// CheckSuiteID is the check suite of the latest attempt.
+	CheckSuiteID int64      `json:"check_suite_id,omitempty"`
+	Status       string     `json:"status"`
+	Conclusion   string     `json:"conclusion"`
+	CompletedAt  *time.Time `json:"completed_at"`
 	// Attempts is how many times the check ran (check runs only).
 	Attempts int `json:"attempts"`
 	// Ignored: in ignore_checks.
@@ -137,6 +158,10 @@ type FixDetail struct {
 type BranchDetails struct {
 	Repo   string `json:"repo"`
 	Branch string `json:"branch"`
+	// Empty: the repository has no commit at all.
+	Empty bool `json:"empty,omitempty"`
+	// Missing: the branch does not exist in the repository.
+	Missing bool `json:"missing,omitempty"`
 	// Commits counts the branch's commits in the window by outcome.
 	Commits CommitCounts `json:"commits"`
 	// GreenShare is green / total, null without commits.
@@ -187,6 +212,12 @@ func EvaluateFacts(f Facts, p Policy) []evidence.Finding {
 			out = append(out, unreadableFinding(r))
 			continue
 		}
+		if r.Empty {
+			for _, b := range r.Branches {
+				out = append(out, emptyFinding(r, b, p))
+			}
+			continue
+		}
 		idx := indexRuns(r, true)
 		commits := make([]evidence.Finding, 0, len(r.Commits))
 		bySHA := map[string]evidence.Finding{}
@@ -227,6 +258,10 @@ func EvaluateFacts(f Facts, p Policy) []evidence.Finding {
 			}
 		}
 		for _, b := range r.Branches {
+			if b.Missing {
+				out = append(out, missingBranchFinding(r, b, p))
+				continue
+			}
 			out = append(out, evalBranch(r, b, bySHA, *runCounts[b.Branch], p))
 		}
 		out = append(out, commits...)
@@ -259,11 +294,36 @@ func worst(outs []outcome) evidence.Status {
 type runIndex struct {
 	bySHA   map[string][]Run
 	lookups map[string]Lookup
+	// suites maps the check suite of every run and attempt read to its
+	// workflow: the check runs of GitHub Actions carry their check suite.
+	suites map[int64]workflowRef
+}
+
+// workflowRef is a workflow as runs name it.
+type workflowRef struct {
+	// key is the workflow id, or its name for runs without one.
+	key  string
+	name string
+}
+
+func refOf(run Run) workflowRef {
+	if run.WorkflowID != 0 {
+		return workflowRef{key: "id:" + strconv.FormatInt(run.WorkflowID, 10), name: cmp.Or(run.Name, fmt.Sprintf("workflow %d", run.WorkflowID))}
+	}
+	return workflowRef{key: "name:" + run.Name, name: run.Name}
 }
 
 func indexRuns(r RepoFacts, withLookups bool) runIndex {
-	idx := runIndex{bySHA: map[string][]Run{}, lookups: map[string]Lookup{}}
+	idx := runIndex{bySHA: map[string][]Run{}, lookups: map[string]Lookup{}, suites: map[int64]workflowRef{}}
 	add := func(run Run) {
+		if run.CheckSuiteID != 0 {
+			idx.suites[run.CheckSuiteID] = refOf(run)
+		}
+		for _, a := range run.Attempts {
+			if a.CheckSuiteID != 0 {
+				idx.suites[a.CheckSuiteID] = refOf(run)
+			}
+		}
 		list := idx.bySHA[run.HeadSHA]
 		if i := slices.IndexFunc(list, func(x Run) bool { return x.ID == run.ID }); i >= 0 {
 			list[i] = run
@@ -454,13 +514,48 @@ func evalRun(repo, branch string, r Run, idx runIndex, p Policy) (evidence.Findi
 
 // ---- commits ----
 
-// checkState is one check (a check run name or a status context): its
-// latest attempt.
+// checkState is one check: a status context, or the check runs of one name
+// from one app — for GitHub Actions, of one workflow (by the workflow run
+// carrying their check suite), or of one check suite when no run read names
+// its workflow. Its latest attempt decides.
 type checkState struct {
 	name, kind string
-	latest     CheckResult
-	attempts   int
-	ignored    bool
+	app        string
+	// workflow names the GitHub Actions workflow of the check runs; suite
+	// is their check suite when its workflow is unknown.
+	workflow string
+	suite    int64
+	latest   CheckResult
+	attempts int
+	ignored  bool
+	// qualified: another check of the commit has the same name and kind,
+	// so the label says where each comes from.
+	qualified bool
+}
+
+// checkKey groups a commit's check run attempts and statuses into checks.
+type checkKey struct {
+	kind, name, app string
+	workflow        string
+	suite           int64
+}
+
+// keyOf is the check an attempt belongs to, and its workflow's name.
+func keyOf(c CheckResult, suites map[int64]workflowRef) (checkKey, string) {
+	k := checkKey{kind: c.Kind, name: c.Name}
+	if c.Kind != KindCheckRun {
+		return k, ""
+	}
+	k.app = c.App
+	if c.App != actionsApp || c.CheckSuiteID == 0 {
+		return k, ""
+	}
+	if w, ok := suites[c.CheckSuiteID]; ok {
+		k.workflow = w.key
+		return k, w.name
+	}
+	k.suite = c.CheckSuiteID
+	return k, ""
 }
 
 func (s checkState) state() string {
@@ -474,10 +569,26 @@ func (s checkState) state() string {
 }
 
 func (s checkState) label() string {
-	if s.kind == KindStatus {
+	switch {
+	case s.kind == KindStatus:
 		return s.name + " (status)"
+	case !s.qualified:
+		return s.name
 	}
-	return s.name
+	return s.name + " (" + s.origin() + ")"
+}
+
+// origin says where a check run comes from: its app, and for GitHub
+// Actions its workflow or check suite.
+func (s checkState) origin() string {
+	app := cmp.Or(s.app, "no app")
+	switch {
+	case s.workflow != "":
+		return app + ", workflow " + s.workflow
+	case s.suite != 0:
+		return fmt.Sprintf("%s, check suite %d", app, s.suite)
+	}
+	return app
 }
 
 func (s checkState) describe() string {
@@ -498,17 +609,29 @@ func (s checkState) describe() string {
 	return s.label() + " " + c
 }
 
-// checkStates groups a commit's checks (sorted so the latest attempt of a
-// name and kind comes last) into their latest attempts.
-func checkStates(checks []CheckResult, p Policy) []checkState {
+// checkStates groups a commit's checks (sorted by name and kind, then
+// attempt) into their latest attempts, per check (see checkState): a check
+// run of one app or workflow never hides another's of the same name.
+func checkStates(checks []CheckResult, p Policy, suites map[int64]workflowRef) []checkState {
 	var out []checkState
+	at := map[checkKey]int{}
 	for _, c := range checks {
-		if n := len(out); n > 0 && out[n-1].name == c.Name && out[n-1].kind == c.Kind {
-			out[n-1].latest = c
-			out[n-1].attempts++
+		k, wf := keyOf(c, suites)
+		if i, ok := at[k]; ok {
+			out[i].latest = c
+			out[i].attempts++
 			continue
 		}
-		out = append(out, checkState{name: c.Name, kind: c.Kind, latest: c, attempts: 1, ignored: p.ignored(c.Name)})
+		at[k] = len(out)
+		out = append(out, checkState{name: c.Name, kind: c.Kind, app: k.app, workflow: wf, suite: k.suite,
+			latest: c, attempts: 1, ignored: p.ignored(c.Name)})
+	}
+	same := map[[2]string]int{}
+	for _, s := range out {
+		same[[2]string{s.kind, s.name}]++
+	}
+	for i := range out {
+		out[i].qualified = same[[2]string{out[i].kind, out[i].name}] > 1
 	}
 	return out
 }
@@ -709,13 +832,13 @@ func requiredWorkflows(c CommitFacts, runs []Run, lk *Lookup, required []string,
 // evalCommit judges one commit that landed in the window.
 func evalCommit(repo string, c CommitFacts, idx runIndex, p Policy) evidence.Finding {
 	f := evidence.Finding{Target: CommitTarget(repo, c.SHA)}
-	states := checkStates(c.Checks, p)
+	states := checkStates(c.Checks, p, idx.suites)
 	runs := idx.bySHA[c.SHA]
 	d := CommitDetails{Repo: repo, Branches: nonNil(c.Branches), SHA: c.SHA, CommittedAt: c.CommittedAt, Message: c.Message,
 		Checks: []CheckDetail{}, Workflows: []WorkflowDetail{}}
 	for _, s := range states {
-		d.Checks = append(d.Checks, CheckDetail{Name: s.name, Kind: s.kind, Status: s.latest.Status, Conclusion: s.latest.Conclusion,
-			CompletedAt: s.latest.CompletedAt, Attempts: s.attempts, Ignored: s.ignored})
+		d.Checks = append(d.Checks, CheckDetail{Name: s.name, Kind: s.kind, App: s.app, Workflow: s.workflow, CheckSuiteID: s.latest.CheckSuiteID,
+			Status: s.latest.Status, Conclusion: s.latest.Conclusion, CompletedAt: s.latest.CompletedAt, Attempts: s.attempts, Ignored: s.ignored})
 	}
 	for _, r := range runs {
 		d.Workflows = append(d.Workflows, WorkflowDetail{Workflow: r.Name, RunID: r.ID, Event: r.Event, Status: r.Status,
@@ -1046,6 +1169,51 @@ func unreadableFinding(r RepoFacts) evidence.Finding {
 	}
 }
 
+// emptyFinding is the finding of a branch of a repository without any
+// commit: nothing landed on it, so there is nothing to judge (pass).
+func emptyFinding(r RepoFacts, b BranchFacts, p Policy) evidence.Finding {
+	d := BranchDetails{Repo: r.Repo, Branch: b.Branch, Empty: true, MinGreenShare: p.MinGreenShare, Workflows: WorkflowCounts{Active: []string{}}}
+	return evidence.Finding{
+		Target:  BranchTarget(r.Repo, b.Branch),
+		Status:  evidence.StatusPass,
+		Verdict: VerdictEmptyRepository,
+		Summary: "empty repository: no commits",
+		Checks: []evidence.Check{{
+			Rule:   RulePopulation,
+			Status: evidence.StatusPass,
+			Detail: fmt.Sprintf("the repository has no commit, so none landed on %s in the window and no CI had anything to run on: %s", b.Branch, r.Reason),
+		}},
+		Details: mustJSON(d),
+	}
+}
+
+// missingBranchFinding is the finding of a branch named with --branch that
+// the repository does not have: not_verifiable, as the scope asked about
+// something that is not there. It is no permission problem.
+func missingBranchFinding(r RepoFacts, b BranchFacts, p Policy) evidence.Finding {
+	d := BranchDetails{Repo: r.Repo, Branch: b.Branch, Missing: true, MinGreenShare: p.MinGreenShare, Workflows: WorkflowCounts{Active: activeWorkflows(r.Workflows)}}
+	if r.Workflows != nil {
+		d.Workflows.TotalCount = r.Workflows.TotalCount
+	}
+	answer := "the branch check"
+	if b.BranchCheck != nil {
+		answer = fmt.Sprintf("%s answered %d %s", b.BranchCheck.Request, b.BranchCheck.HTTPStatus, b.BranchCheck.Message)
+	}
+	return evidence.Finding{
+		Target:  BranchTarget(r.Repo, b.Branch),
+		Status:  evidence.StatusNotVerifiable,
+		Verdict: VerdictBranchMissing,
+		Summary: fmt.Sprintf("branch %s does not exist", b.Branch),
+		Checks: []evidence.Check{{
+			Rule:   RulePopulation,
+			Status: evidence.StatusNotVerifiable,
+			Detail: fmt.Sprintf("branch %s does not exist in %s (its commit listing answered 404; %s): no commit of it to judge", b.Branch, r.Repo, answer),
+			Fix:    fmt.Sprintf("Collect %s with the branches it has (--repo %s --branch …), or correct the branch name", r.Repo, r.Repo),
+		}},
+		Details: mustJSON(d),
+	}
+}
+
 // ---- what the gathering must read ----
 
 // lookupsNeeded are the commits whose workflow runs must be read on their
@@ -1097,7 +1265,7 @@ func lookupsNeeded(r RepoFacts, p *Policy, w schedules.Window) []string {
 // read to tell whether it has CI: no active workflow, and no check on any
 // commit of the window.
 func needsProbe(r RepoFacts) bool {
-	if len(activeWorkflows(r.Workflows)) > 0 {
+	if r.Empty || len(activeWorkflows(r.Workflows)) > 0 {
 		return false
 	}
 	for _, c := range r.Commits {

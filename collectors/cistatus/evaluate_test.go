@@ -199,3 +199,65 @@ func TestEvaluateFactsIsPure(t *testing.T) {
 		t.Errorf("re-judged direct push: %v", got)
 	}
 }
+
+// TestCheckGrouping: the check runs of a commit are grouped by app, and for
+// GitHub Actions by the workflow of their check suite, found through the
+// runs and the attempts read; the latest attempt of each group decides.
+func TestCheckGrouping(t *testing.T) {
+	app := func(c CheckResult, slug string, suite int64) CheckResult {
+		c.App, c.CheckSuiteID = slug, suite
+		return c
+	}
+	failed := func(slug string, suite int64) CheckResult {
+		return app(checkRun("test", "completed", "failure", "2026-11-17T10:00", 1), slug, suite)
+	}
+	passed := func(slug string, suite int64) CheckResult {
+		return app(checkRun("test", "completed", "success", "2026-11-17T11:00", 2), slug, suite)
+	}
+	// Run 1 of workflow 7: its latest attempt in suite 20; attempt 1 (read)
+	// in suite 10, as if GitHub gave each attempt its own suite.
+	run := mkRun(1, sha("x"), "2026-11-17T09:55", "completed", "success", 2)
+	run.CheckSuiteID = 20
+	withAttempt := run
+	withAttempt.Attempts = []Attempt{{Number: 1, Read: StatusRead, Status: "completed", Conclusion: "failure", CheckSuiteID: 10}}
+	other := mkRun(2, sha("x"), "2026-11-17T10:50", "completed", "success", 1)
+	other.WorkflowID, other.Name, other.CheckSuiteID = 8, "E2E", 30
+	for _, tt := range []struct {
+		name   string
+		checks []CheckResult
+		runs   []Run
+		want   string
+		label  string
+	}{
+		{"same suite: the re-run decides", []CheckResult{failed("github-actions", 20), passed("github-actions", 20)}, []Run{run}, VerdictGreen, ""},
+		{"the attempt's suite names the workflow", []CheckResult{failed("github-actions", 10), passed("github-actions", 20)}, []Run{withAttempt}, VerdictGreen, ""},
+		{"an unknown suite stays apart", []CheckResult{failed("github-actions", 10), passed("github-actions", 20)}, []Run{run}, VerdictFailed, "test (github-actions, check suite 10) failure"},
+		{"another workflow does not hide it", []CheckResult{failed("github-actions", 20), passed("github-actions", 30)}, []Run{run, other}, VerdictFailed, "test (github-actions, workflow CI) failure"},
+		{"another app does not hide it", []CheckResult{failed("github-actions", 20), passed("circleci-checks", 99)}, []Run{run}, VerdictFailed, "test (github-actions, workflow CI) failure"},
+		{"nor does it hide another app's", []CheckResult{failed("circleci-checks", 99), passed("github-actions", 20)}, []Run{run}, VerdictFailed, "test (circleci-checks) failure"},
+		{"another app re-run decides", []CheckResult{failed("circleci-checks", 98), passed("circleci-checks", 99)}, nil, VerdictGreen, ""},
+		{"a status of the same name is another check", []CheckResult{failed("github-actions", 20), {Name: "test", Kind: KindStatus, Status: "completed", Conclusion: "success"}}, []Run{run}, VerdictFailed, "test failure"},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			c := commitFacts(tt.checks...)
+			p := DefaultPolicy()
+			p.RequiredChecks = []string{"test"}
+			f := evaluate(readRepo([]CommitFacts{c}, tt.runs), p)[CommitTarget("acme/api", c.SHA)]
+			if f.Verdict != tt.want || !strings.Contains(f.Summary, tt.label) {
+				t.Errorf("verdict %q (%s), want %q naming %q", f.Verdict, f.Summary, tt.want, tt.label)
+			}
+			// required_checks: a name is met only if every check of that
+			// name passed.
+			if req := f.Checks[1]; (req.Status == evidence.StatusPass) != (tt.want == VerdictGreen) {
+				t.Errorf("required_checks %s: %s", req.Status, req.Detail)
+			}
+		})
+	}
+	// ignore_checks leaves out every check of the name.
+	c := commitFacts(failed("github-actions", 20), failed("circleci-checks", 99), checkRun("build", "completed", "success", "2026-11-17T10:00", 3))
+	p := DefaultPolicy()
+	p.IgnoreChecks = []string{"test"}
+	if f := evaluate(readRepo([]CommitFacts{c}, []Run{run}), p)[CommitTarget("acme/api", c.SHA)]; f.Verdict != VerdictGreen {
+		t.Errorf("ignored test: %s %s", f.Verdict, f.Summary)
+	}
+}

@@ -52,8 +52,13 @@ type RepoFacts struct {
 	// Status is read or unreadable.
 	Status string `json:"status"`
 	// Reason says why the repository is unreadable, with the permission the
-	// token needs.
+	// token needs, or what GitHub answered for an empty repository.
 	Reason string `json:"reason,omitempty"`
+	// Empty: GitHub answered the commit listing 409 "Git Repository is
+	// empty.": the repository has no commit, so none landed on any branch
+	// (the population is known and empty). Its workflows and runs are not
+	// read: without a commit there is no workflow file to run.
+	Empty bool `json:"empty,omitempty"`
 	// Branches are the branches examined, sorted.
 	Branches []BranchFacts `json:"branches"`
 	// Workflows is the repository's GitHub Actions workflows.
@@ -73,6 +78,15 @@ type BranchFacts struct {
 	// CommitQuery is the listing of the branch's commits dated in the
 	// window; nil when the repository could not be read before it.
 	CommitQuery *Listing `json:"commit_query,omitempty"`
+	// Missing: the branch was named (--branch), its commit listing answered
+	// 404, and GET /repos/{o}/{r}/branches/{branch} answered 404 "Branch not
+	// found": the branch does not exist in this repository. Its runs are not
+	// listed.
+	Missing bool `json:"missing,omitempty"`
+	// BranchCheck is GET /repos/{o}/{r}/branches/{branch}, read only when
+	// the commit listing of a branch named with --branch answered 404, to
+	// tell a missing branch from a token that may not read the repository.
+	BranchCheck *Call `json:"branch_check,omitempty"`
 	// Listed accounts for every commit the listing returned.
 	Listed []ListedCommit `json:"listed"`
 	// Runs is the listing of the workflow runs on the branch created in the
@@ -141,8 +155,29 @@ type RunListing struct {
 	// Duplicates counts runs listed twice (new runs shift the pages while
 	// they are read); each is kept once.
 	Duplicates int `json:"duplicates"`
-	// Runs are every run listed, oldest first.
+	// ForeignCount and Foreign are the runs listed whose head repository is
+	// not the repository itself: pull request runs from forks whose branch
+	// has the same name (GitHub's branch filter matches head_branch alone).
+	// They are no runs on this branch and are dropped, but recorded.
+	ForeignCount int          `json:"foreign_count"`
+	Foreign      []ForeignRun `json:"foreign"`
+	// Runs are every run listed (but the foreign ones), oldest first.
 	Runs []Run `json:"runs"`
+}
+
+// ForeignRun is a run a branch's listing returned from another repository's
+// branch of the same name.
+type ForeignRun struct {
+	ID int64 `json:"id"`
+	// HeadRepository is the full name of the repository the run's head
+	// commit came from; Repository the repository the run belongs to.
+	HeadRepository string `json:"head_repository"`
+	Repository     string `json:"repository"`
+	Event          string `json:"event"`
+	HeadBranch     string `json:"head_branch"`
+	HeadSHA        string `json:"head_sha"`
+	Status         string `json:"status"`
+	Conclusion     string `json:"conclusion"`
 }
 
 // Run is one workflow run, normalised.
@@ -160,6 +195,9 @@ type Run struct {
 	CreatedAt  time.Time  `json:"created_at"`
 	UpdatedAt  *time.Time `json:"updated_at"`
 	HTMLURL    string     `json:"html_url"`
+	// CheckSuiteID is the check suite of the run's latest attempt: the
+	// check runs of its jobs carry it, which ties them to the workflow.
+	CheckSuiteID int64 `json:"check_suite_id,omitempty"`
 	// Raw is the run as listed, byte for byte; kept for runs whose latest
 	// attempt did not succeed or that were re-run, the ones a failed-run
 	// finding can be about.
@@ -180,6 +218,8 @@ type Attempt struct {
 	Conclusion string `json:"conclusion,omitempty"`
 	// StartedAt is the attempt's run_started_at.
 	StartedAt *time.Time `json:"started_at,omitempty"`
+	// CheckSuiteID is the attempt's check suite.
+	CheckSuiteID int64 `json:"check_suite_id,omitempty"`
 	// Error says why the attempt could not be read or parsed, other than
 	// by a refusal.
 	Error string `json:"error,omitempty"`
@@ -265,6 +305,9 @@ type CheckResult struct {
 	// App is the slug of the GitHub App that created a check run
 	// (github-actions for workflow jobs).
 	App string `json:"app,omitempty"`
+	// CheckSuiteID is a check run's check suite: for GitHub Actions, one
+	// workflow run (its re-runs add check runs to the same suite).
+	CheckSuiteID int64 `json:"check_suite_id,omitempty"`
 }
 
 // Unread is a source GitHub would not show.

@@ -58,6 +58,15 @@ type fxRepo struct {
 	LookupStatus int
 	// Heads serves the check run and status counts of branch heads.
 	Heads map[string][2]int
+	// Empty: the repository has no commit; its commit listings answer 409
+	// "Git Repository is empty." and nothing else is served.
+	Empty bool
+	// MissingBranches answer their commit listing and GET …/branches/{b}
+	// with 404 (Not Found, Branch not found); ExistingBranches serve GET
+	// …/branches/{b}.
+	MissingBranches, ExistingBranches []string
+	// SkipRest serves the commit listings and branches only.
+	SkipRest bool
 }
 
 func (r fxRepo) full() string { return r.Owner + "/" + r.Name }
@@ -85,6 +94,9 @@ type fxCheck struct {
 	Conclusion         string
 	Started, Completed string
 	App                string // default github-actions
+	// Suite is the check suite; default one per commit and app.
+	// runSuite(id) puts the check run in workflow run id's suite.
+	Suite int64
 }
 
 type fxStatus struct {
@@ -117,6 +129,9 @@ type fxRun struct {
 	// Earlier are attempts 1 … Attempt-1, served by …/attempts/{n}.
 	Earlier        []fxAttempt
 	AttemptsStatus int
+	// HeadRepo is the full name of the repository of the head commit, for
+	// a pull request from a fork; default the repository itself.
+	HeadRepo string
 }
 
 type fxAttempt struct {
@@ -150,6 +165,10 @@ func at(t time.Time) string { return t.UTC().Format("2006-01-02T15:04:05") }
 // shift moves a fixture time.
 func shift(s string, d time.Duration) string { return at(mustTime(s).Add(d)) }
 
+// runSuite is the check suite of a workflow run: its jobs' check runs, in
+// every attempt, carry it.
+func runSuite(run int64) int64 { return fakeID(fmt.Sprintf("suite:%d", run)) }
+
 // fakeSHA is a stable 40-hex sha for a name.
 func fakeSHA(name string) string {
 	h := sha1.Sum([]byte(name))
@@ -182,7 +201,7 @@ func template(t testing.TB, name string) map[string]any {
 	t.Helper()
 	tmplOnce.Do(func() {
 		tmpl = map[string][]byte{}
-		for _, n := range []string{"check-run", "combined-commit-status", "workflow-run", "workflow", "commit", "full-repository"} {
+		for _, n := range []string{"check-run", "combined-commit-status", "workflow-run", "workflow", "commit", "full-repository", "branch"} {
 			b, err := os.ReadFile(filepath.Join("testdata", "templates", n+".json"))
 			if err != nil {
 				tmplErr = err
@@ -291,7 +310,7 @@ func (b fx) checkRuns(sha string, checks []fxCheck) any {
 		out := obj(o["output"])
 		out["title"], out["summary"], out["text"], out["annotations_count"] = c.Name+": "+cmp.Or(c.Conclusion, "running"), "See the details.", nil, num(0)
 		out["annotations_url"] = fmt.Sprintf("https://api.github.com/repos/%s/check-runs/%d/annotations", b.repo.full(), id)
-		o["check_suite"] = map[string]any{"id": num(fakeID("suite:" + sha + c.App))}
+		o["check_suite"] = map[string]any{"id": num(cmp.Or(c.Suite, fakeID("suite:"+sha+c.App)))}
 		app := obj(o["app"])
 		slug := cmp.Or(c.App, "github-actions")
 		app["slug"], app["name"] = slug, map[string]string{"github-actions": "GitHub Actions"}[slug]
@@ -388,8 +407,8 @@ func (b fx) run(r fxRun, attempt int) any {
 	}
 	api := fmt.Sprintf("https://api.github.com/repos/%s/actions/runs/%d", b.repo.full(), r.ID)
 	o["id"], o["name"], o["node_id"] = num(r.ID), r.Workflow, "WFR_"+strconv.FormatInt(r.ID, 36)
-	o["check_suite_id"] = num(fakeID(fmt.Sprintf("suite:%d:%d", r.ID, n)))
-	o["check_suite_node_id"] = "CS_" + strconv.FormatInt(fakeID(fmt.Sprintf("suite:%d:%d", r.ID, n)), 36)
+	o["check_suite_id"] = num(runSuite(r.ID))
+	o["check_suite_node_id"] = "CS_" + strconv.FormatInt(runSuite(r.ID), 36)
 	o["head_branch"], o["head_sha"] = cmp.Or(r.Branch, "main"), r.SHA
 	o["path"] = workflowPath(r.Workflow) + "@" + cmp.Or(r.Branch, "main")
 	o["run_number"], o["event"], o["display_title"] = num(int64(cmp.Or(r.Number, 1))), cmp.Or(r.Event, "push"), "Change "+r.SHA[:7]
@@ -402,8 +421,18 @@ func (b fx) run(r fxRun, attempt int) any {
 	for k, suffix := range map[string]string{"jobs_url": "/jobs", "logs_url": "/logs", "artifacts_url": "/artifacts", "cancel_url": "/cancel", "rerun_url": "/rerun"} {
 		o[k] = api + suffix
 	}
-	o["check_suite_url"] = fmt.Sprintf("https://api.github.com/repos/%s/check-suites/%d", b.repo.full(), fakeID(fmt.Sprintf("suite:%d:%d", r.ID, n)))
+	o["check_suite_url"] = fmt.Sprintf("https://api.github.com/repos/%s/check-suites/%d", b.repo.full(), runSuite(r.ID))
 	o["workflow_url"] = fmt.Sprintf("https://api.github.com/repos/%s/actions/workflows/%d", b.repo.full(), wid)
+	if r.HeadRepo != "" {
+		owner, name, _ := strings.Cut(r.HeadRepo, "/")
+		head := obj(o["head_repository"])
+		rewrite(head, strings.NewReplacer(b.repo.full(), r.HeadRepo))
+		head["name"], head["full_name"] = name, r.HeadRepo
+		head["id"] = num(fakeID("repo:" + r.HeadRepo))
+		head["node_id"] = "R_" + strconv.FormatInt(fakeID("repo:"+r.HeadRepo), 36)
+		head["owner"] = b.user(owner)
+		head["fork"] = true
+	}
 	hc := obj(o["head_commit"])
 	hc["id"], hc["tree_id"], hc["message"], hc["timestamp"] = r.SHA, fakeSHA("tree-"+r.SHA), "Change "+r.SHA[:7], ts(shift(r.Created, -time.Minute))
 	return o
@@ -422,11 +451,29 @@ func (b fx) repository() any {
 	return o
 }
 
+func (b fx) branch(name string) any {
+	o := template(b.t, "branch")
+	rewrite(o, strings.NewReplacer("octocat/Hello-World", b.repo.full()))
+	o["name"] = name
+	o["protection_url"] = fmt.Sprintf("https://api.github.com/repos/%s/branches/%s/protection", b.repo.full(), name)
+	links := obj(o["_links"])
+	links["self"] = fmt.Sprintf("https://api.github.com/repos/%s/branches/%s", b.repo.full(), name)
+	links["html"] = fmt.Sprintf("https://github.com/%s/tree/%s", b.repo.full(), name)
+	return o
+}
+
 // errorBody is GitHub's error body for a status.
 func errorBody(status int) json.RawMessage {
 	msg := map[int]string{403: "Resource not accessible by personal access token", 404: "Not Found", 500: "Server Error", 422: "Validation Failed"}[status]
 	return json.RawMessage(fmt.Sprintf(`{"message": %q, "documentation_url": "https://docs.github.com/rest", "status": "%d"}`, msg, status))
 }
+
+// emptyRepoBody is GitHub's answer to listing the commits of a repository
+// without any (409).
+const emptyRepoBody = `{"message": "Git Repository is empty.", "documentation_url": "https://docs.github.com/rest/commits/commits#list-commits", "status": "409"}`
+
+// branchNotFoundBody is GitHub's answer for a branch that does not exist.
+const branchNotFoundBody = `{"message": "Branch not found", "documentation_url": "https://docs.github.com/rest/branches/branches#get-a-branch", "status": "404"}`
 
 // ---- routes ----
 
@@ -484,6 +531,19 @@ func (r fxRepo) build(t testing.TB, prefix string, window [2]string) *fixtureFil
 		ff.add(ghfake.Route{Path: api}, prefix+"repo.json", encode(b.repository()))
 	}
 	branches := slices.Sorted(maps.Keys(r.Branches))
+	if r.Empty {
+		for _, br := range branches {
+			ff.routes = append(ff.routes, ghfake.Route{Path: api + "/commits", Query: map[string]string{"sha": br}, Status: 409, Body: json.RawMessage(emptyRepoBody)})
+		}
+		return ff
+	}
+	for _, br := range r.MissingBranches {
+		ff.routes = append(ff.routes, ghfake.Route{Path: api + "/commits", Query: map[string]string{"sha": br}, Status: 404, Body: errorBody(404)},
+			ghfake.Route{Path: api + "/branches/" + br, Status: 404, Body: json.RawMessage(branchNotFoundBody)})
+	}
+	for _, br := range r.ExistingBranches {
+		ff.add(ghfake.Route{Path: api + "/branches/" + br}, prefix+"branch-"+strings.ReplaceAll(br, "/", "-")+".json", encode(b.branch(br)))
+	}
 	if !r.SkipListings {
 		for _, br := range branches {
 			cs := []any{}
@@ -493,6 +553,9 @@ func (r fxRepo) build(t testing.TB, prefix string, window [2]string) *fixtureFil
 			ff.addStatus(ghfake.Route{Path: api + "/commits", Query: map[string]string{"sha": br}}, r.ListingStatus,
 				prefix+"commits-"+strings.ReplaceAll(br, "/", "-")+".json", encode(cs))
 		}
+	}
+	if r.SkipRest {
+		return ff
 	}
 	done := map[string]bool{}
 	for _, br := range branches {

@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"net/http"
 	"net/url"
 	"strconv"
 	"strings"
@@ -147,6 +148,10 @@ func parseCommitItems(body []byte) ([]commitItem, error) {
 	if err := json.Unmarshal(body, &items); err != nil {
 		return nil, err
 	}
+	if items == nil {
+		// null is no empty list: the commits are unknown.
+		return nil, errors.New("the body is null, not a list of commits")
+	}
 	for i, it := range items {
 		if it.SHA == "" {
 			return nil, fmt.Errorf("item %d: no sha", i)
@@ -189,6 +194,26 @@ func (g *gatherer) listCommits(ctx context.Context, owner, name, branch string, 
 	}
 }
 
+// emptyRepository reports GitHub's answer to listing the commits of a
+// repository without any: 409 "Git Repository is empty.".
+func emptyRepository(call Call) bool {
+	return call.HTTPStatus == http.StatusConflict && strings.Contains(strings.ToLower(call.Message), "repository is empty")
+}
+
+// checkBranch reads GET /repos/{o}/{r}/branches/{branch}: whether a branch
+// whose commit listing answered 404 exists.
+func (g *gatherer) checkBranch(ctx context.Context, owner, name, branch string) Call {
+	call, _, _ := g.get(ctx, fmt.Sprintf("repos/%s/%s/branches/%s", esc(owner), esc(name), esc(branch)))
+	return call
+}
+
+// branchMissing reports GitHub's answer for a branch that does not exist:
+// 404 "Branch not found". (A 404 "Not Found" is what a token that may not
+// see the repository gets: it says nothing about the branch.)
+func branchMissing(call Call) bool {
+	return call.HTTPStatus == http.StatusNotFound && strings.EqualFold(strings.TrimSpace(call.Message), "Branch not found")
+}
+
 // workflowsPage is a page of GET …/actions/workflows.
 type workflowsPage struct {
 	TotalCount *int       `json:"total_count"`
@@ -220,6 +245,10 @@ func (g *gatherer) readWorkflows(ctx context.Context, owner, name string) (*Work
 		if p.TotalCount == nil {
 			wf.Source.Status = StatusError
 			return wf, fmt.Errorf("parsing the workflows of %s/%s (page %d): no total_count: not a workflow listing", owner, name, page)
+		}
+		if p.Workflows == nil {
+			wf.Source.Status = StatusError
+			return wf, fmt.Errorf("parsing the workflows of %s/%s (page %d): workflows is null or missing, not a list", owner, name, page)
 		}
 		if page == 1 {
 			n := *p.TotalCount
@@ -265,6 +294,7 @@ type runJSON struct {
 	UpdatedAt    *time.Time `json:"updated_at"`
 	RunStartedAt *time.Time `json:"run_started_at"`
 	HTMLURL      string     `json:"html_url"`
+	CheckSuiteID int64      `json:"check_suite_id"`
 }
 
 // parseRun parses a workflow run and checks what the judgement relies on.
@@ -286,6 +316,7 @@ func parseRun(raw json.RawMessage) (Run, error) {
 	run := Run{
 		ID: r.ID, WorkflowID: r.WorkflowID, RunNumber: r.RunNumber, HeadSHA: r.HeadSHA, Event: r.Event,
 		Status: *r.Status, RunAttempt: max(r.RunAttempt, 1), CreatedAt: r.CreatedAt.UTC(), UpdatedAt: utcPtr(r.UpdatedAt), HTMLURL: r.HTMLURL,
+		CheckSuiteID: r.CheckSuiteID,
 	}
 	if r.Name != nil {
 		run.Name = *r.Name
@@ -313,6 +344,10 @@ func parseRunsPage(body []byte) (int, []Run, []json.RawMessage, error) {
 	}
 	if p.TotalCount == nil {
 		return 0, nil, nil, errors.New("no total_count: not a workflow run listing")
+	}
+	if p.WorkflowRuns == nil {
+		// null is no empty list: the runs are unknown.
+		return 0, nil, nil, errors.New("workflow_runs is null or missing, not a list")
 	}
 	runs := make([]Run, 0, len(p.WorkflowRuns))
 	for i, raw := range p.WorkflowRuns {
@@ -342,7 +377,7 @@ func (g *gatherer) listRuns(ctx context.Context, owner, name, branch string, sta
 	params := map[string]string{
 		"branch": branch, "created": createdRange(start, end), "exclude_pull_requests": "true", "per_page": strconv.Itoa(perPage),
 	}
-	l := &RunListing{Listing: Listing{Query: githubapi.Query{Endpoint: fmt.Sprintf("GET /repos/%s/%s/actions/runs", owner, name), Params: params}}, Runs: []Run{}}
+	l := &RunListing{Listing: Listing{Query: githubapi.Query{Endpoint: fmt.Sprintf("GET /repos/%s/%s/actions/runs", owner, name), Params: params}}, Runs: []Run{}, Foreign: []ForeignRun{}}
 	base := pathQuery(fmt.Sprintf("repos/%s/%s/actions/runs", esc(owner), esc(name)), params)
 	seen := map[int64]bool{}
 	for page := 1; ; {
@@ -370,6 +405,10 @@ func (g *gatherer) listRuns(ctx context.Context, owner, name, branch string, sta
 				continue
 			}
 			seen[r.ID] = true
+			if fr, foreign := foreignRun(r, raws[i], owner, name); foreign {
+				l.Foreign = append(l.Foreign, fr)
+				continue
+			}
 			if keepRaw(r) {
 				r.Raw = raws[i]
 			}
@@ -386,13 +425,44 @@ func (g *gatherer) listRuns(ctx context.Context, owner, name, branch string, sta
 		page = next
 	}
 	sortRuns(l.Runs)
+	l.ForeignCount = len(l.Foreign)
 	l.Status = StatusRead
-	if len(l.Runs) < l.TotalCount {
+	if listed := len(l.Runs) + len(l.Foreign); listed < l.TotalCount {
 		l.Status = StatusTruncated
 		l.Reason = fmt.Sprintf("%s listed %d of the %d runs GitHub counts (it returns at most 1,000 runs of a filtered listing): collect shorter windows",
-			l.Endpoint, len(l.Runs), l.TotalCount)
+			l.Endpoint, listed, l.TotalCount)
 	}
 	return l, nil
+}
+
+// runRepos are the repositories of a workflow run payload.
+type runRepos struct {
+	Repository *struct {
+		FullName string `json:"full_name"`
+	} `json:"repository"`
+	HeadRepository *struct {
+		FullName string `json:"full_name"`
+	} `json:"head_repository"`
+}
+
+// foreignRun reports a run of a branch listing whose head commit came from
+// another repository than the run's own (a pull request from a fork whose
+// branch has the listed branch's name): GitHub's branch filter matches
+// head_branch alone. A run that does not name its head repository is kept.
+func foreignRun(r Run, raw json.RawMessage, owner, name string) (ForeignRun, bool) {
+	var rr runRepos
+	if err := json.Unmarshal(raw, &rr); err != nil || rr.HeadRepository == nil || rr.HeadRepository.FullName == "" {
+		return ForeignRun{}, false
+	}
+	base := owner + "/" + name
+	if rr.Repository != nil && rr.Repository.FullName != "" {
+		base = rr.Repository.FullName
+	}
+	if strings.EqualFold(rr.HeadRepository.FullName, base) {
+		return ForeignRun{}, false
+	}
+	return ForeignRun{ID: r.ID, HeadRepository: rr.HeadRepository.FullName, Repository: base, Event: r.Event, HeadBranch: r.HeadBranch,
+		HeadSHA: r.HeadSHA, Status: r.Status, Conclusion: r.Conclusion}, true
 }
 
 // readAttempt reads attempt n of a run.
@@ -413,7 +483,7 @@ func (g *gatherer) readAttempt(ctx context.Context, owner, name string, run int6
 		a.Read, a.Error = StatusError, oneLine(fmt.Sprintf("parsing attempt %d of run %d: %v", n, run, err))
 		return a
 	}
-	a.Read, a.Status, a.Conclusion = StatusRead, r.Status, r.Conclusion
+	a.Read, a.Status, a.Conclusion, a.CheckSuiteID = StatusRead, r.Status, r.Conclusion, r.CheckSuiteID
 	var started struct {
 		RunStartedAt *time.Time `json:"run_started_at"`
 	}

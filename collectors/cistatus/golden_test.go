@@ -5,6 +5,7 @@ import (
 	"cmp"
 	"encoding/json"
 	"flag"
+	"fmt"
 	"os"
 	"path/filepath"
 	"strings"
@@ -50,6 +51,7 @@ type goldenRepo struct {
 	Repo      string         `json:"repo"`
 	Status    string         `json:"status"`
 	Reason    string         `json:"reason,omitempty"`
+	Empty     bool           `json:"empty,omitempty"`
 	Workflows *int           `json:"workflows_total_count"`
 	Branches  []goldenBranch `json:"branches"`
 	Commits   []string       `json:"commits"`
@@ -59,6 +61,8 @@ type goldenRepo struct {
 type goldenBranch struct {
 	Branch      string         `json:"branch"`
 	CommitQuery *Listing       `json:"commit_query"`
+	Missing     bool           `json:"missing,omitempty"`
+	BranchCheck string         `json:"branch_check,omitempty"`
 	Listed      []ListedCommit `json:"listed"`
 	Runs        *goldenRuns    `json:"runs"`
 	Head        *[2]*int       `json:"head,omitempty"`
@@ -71,23 +75,31 @@ type goldenRuns struct {
 	TotalCount int     `json:"total_count"`
 	Duplicates int     `json:"duplicates"`
 	IDs        []int64 `json:"ids"`
+	// Foreign are the ids of the runs dropped as another repository's.
+	Foreign []int64 `json:"foreign,omitempty"`
 }
 
 func goldenOf(res *collectors.Result, srv *ghfake.Server) goldenResult {
 	facts := res.Facts.(*Facts)
 	g := goldenResult{Targets: res.Targets, Incomplete: res.Incomplete, Requests: srv.RequestsByPath(), Findings: res.Findings, Repos: []goldenRepo{}}
 	for _, r := range facts.Repos {
-		gr := goldenRepo{Repo: r.Repo, Status: r.Status, Reason: r.Reason, Branches: []goldenBranch{}, Commits: []string{}, Lookups: []string{}}
+		gr := goldenRepo{Repo: r.Repo, Status: r.Status, Reason: r.Reason, Empty: r.Empty, Branches: []goldenBranch{}, Commits: []string{}, Lookups: []string{}}
 		if r.Workflows != nil {
 			gr.Workflows = r.Workflows.TotalCount
 		}
 		for _, b := range r.Branches {
-			gb := goldenBranch{Branch: b.Branch, CommitQuery: b.CommitQuery, Listed: b.Listed}
+			gb := goldenBranch{Branch: b.Branch, CommitQuery: b.CommitQuery, Missing: b.Missing, Listed: b.Listed}
+			if c := b.BranchCheck; c != nil {
+				gb.BranchCheck = fmt.Sprintf("%s: %d %s", c.Request, c.HTTPStatus, c.Message)
+			}
 			if b.Runs != nil {
 				gb.Runs = &goldenRuns{Listing: b.Runs.Listing, Status: b.Runs.Status, Reason: b.Runs.Reason, TotalCount: b.Runs.TotalCount,
 					Duplicates: b.Runs.Duplicates, IDs: []int64{}}
 				for _, run := range b.Runs.Runs {
 					gb.Runs.IDs = append(gb.Runs.IDs, run.ID)
+				}
+				for _, run := range b.Runs.Foreign {
+					gb.Runs.Foreign = append(gb.Runs.Foreign, run.ID)
 				}
 			}
 			if b.Head != nil {
@@ -324,6 +336,9 @@ func checkRawBodies(t *testing.T, pg *pager, facts *Facts) {
 		for _, b := range r.Branches {
 			if b.Runs != nil {
 				raw(r.Repo+" runs", b.Runs.Runs)
+			}
+			if b.BranchCheck != nil {
+				call(r.Repo+" branch check", *b.BranchCheck)
 			}
 			if b.Head != nil {
 				source(r.Repo+" head", b.Head.CheckRuns)

@@ -20,6 +20,9 @@ type checkRunsJSON struct {
 		App         *struct {
 			Slug string `json:"slug"`
 		} `json:"app"`
+		CheckSuite *struct {
+			ID int64 `json:"id"`
+		} `json:"check_suite"`
 	} `json:"check_runs"`
 }
 
@@ -47,6 +50,10 @@ func normaliseChecks(c *CommitFacts) error {
 			if page.TotalCount == nil {
 				return fmt.Errorf("parsing check runs (page %d): no total_count: not a check run listing", i+1)
 			}
+			if page.CheckRuns == nil {
+				// null is no empty list: what the commit ran is unknown.
+				return fmt.Errorf("parsing check runs (page %d): check_runs is null or missing, not a list", i+1)
+			}
 			for _, r := range page.CheckRuns {
 				if r.Name == "" {
 					return fmt.Errorf("parsing check runs (page %d): check run %d has no name", i+1, r.ID)
@@ -58,6 +65,9 @@ func normaliseChecks(c *CommitFacts) error {
 				}
 				if r.App != nil {
 					cr.App = r.App.Slug
+				}
+				if r.CheckSuite != nil {
+					cr.CheckSuiteID = r.CheckSuite.ID
 				}
 				c.Checks = append(c.Checks, cr)
 			}
@@ -71,6 +81,9 @@ func normaliseChecks(c *CommitFacts) error {
 			}
 			if page.State == nil {
 				return fmt.Errorf("parsing the combined status (page %d): no state: not a combined status", i+1)
+			}
+			if page.Statuses == nil {
+				return fmt.Errorf("parsing the combined status (page %d): statuses is null or missing, not a list", i+1)
 			}
 			for _, s := range page.Statuses {
 				if s.Context == "" {

@@ -70,24 +70,35 @@ func sampleOrgCI(t testing.TB) []fxRepo {
 	p := func(s string) fxCommit { return pick(t, pay, s) }
 	with := func(c fxCommit, checks ...fxCheck) fxCommit { c.Checks = checks; return c }
 	run := func(id int64, c fxCommit, conclusion string) fxRun { return ciRun(id, c, conclusion) }
+	// inRun puts check runs in the check suite of workflow run id: they are
+	// its jobs.
+	inRun := func(id int64, cs ...fxCheck) []fxCheck {
+		for i := range cs {
+			cs[i].Suite = runSuite(id)
+		}
+		return cs
+	}
 
 	// The head of #101 landed with its merge commit; its checks (from the
 	// pull request) are served by the merge activity's routes.
 	head101 := p("Implement change 101")
 	head101.NoRoutes = true
 	m101 := p("Merge pull request #101")
-	m101.Checks = green(m101.Date)
-	m102 := withStatuses(with(p("(#102)"), green(p("(#102)").Date)...), st("security/snyk", "success", p("(#102)").Date))
+	m101.Checks = inRun(4101, green(m101.Date)...)
+	m102 := withStatuses(with(p("(#102)"), inRun(4102, green(p("(#102)").Date)...)...), st("security/snyk", "success", p("(#102)").Date))
 	m103 := p("(#103)")
-	m103.Checks = []fxCheck{ok("ci/build", m103.Date), bad("ci/test", m103.Date, "failure"), ok("ci/test", shift(m103.Date, time.Hour))}
+	// ci/test failed; run 4103's re-run (attempt 2, the same check suite)
+	// passed.
+	m103.Checks = inRun(4103, ok("ci/build", m103.Date), bad("ci/test", m103.Date, "failure"), ok("ci/test", shift(m103.Date, time.Hour)))
 	m104 := p("(#104)")
-	m105 := with(p("(#105)"), ok("ci/build", p("(#105)").Date), bad("ci/test", p("(#105)").Date, "failure"))
+	m105 := with(p("(#105)"), inRun(4105, ok("ci/build", p("(#105)").Date), bad("ci/test", p("(#105)").Date, "failure"))...)
 	m106 := p("(#106)")
-	m106.Checks = []fxCheck{bad("ci/build", m106.Date, "timed_out"), bad("ci/test", m106.Date, "cancelled"),
-		ok("ci/build", shift(m106.Date, 50*time.Minute)), ok("ci/test", shift(m106.Date, 50*time.Minute))}
-	direct := with(p("Quick fix for payout rounding"), ok("ci/build", p("Quick fix for payout rounding").Date))
-	m107 := withStatuses(with(p("(#107)"), green(p("(#107)").Date)...), st("security/snyk", "success", p("(#107)").Date))
-	m108 := with(p("(#108)"), ok("ci/build", p("(#108)").Date), running("ci/test", p("(#108)").Date))
+	// Run 4106 failed; a new run of the same workflow, 4107, passed.
+	m106.Checks = append(inRun(4106, bad("ci/build", m106.Date, "timed_out"), bad("ci/test", m106.Date, "cancelled")),
+		inRun(4107, ok("ci/build", shift(m106.Date, 50*time.Minute)), ok("ci/test", shift(m106.Date, 50*time.Minute)))...)
+	direct := with(p("Quick fix for payout rounding"), inRun(4108, ok("ci/build", p("Quick fix for payout rounding").Date))...)
+	m107 := withStatuses(with(p("(#107)"), inRun(4109, green(p("(#107)").Date)...)...), st("security/snyk", "success", p("(#107)").Date))
+	m108 := with(p("(#108)"), inRun(4110, ok("ci/build", p("(#108)").Date), running("ci/test", p("(#108)").Date))...)
 
 	r103 := run(4103, m103, "success")
 	r103.Attempt, r103.Earlier = 2, []fxAttempt{{Conclusion: "failure", Started: shift(m103.Date, 2*time.Minute)}}
