@@ -32,15 +32,25 @@ func newS3Env(t *testing.T) *s3Env {
 	srv := versitygw.Start(t)
 	srv.CreateBucket(t, "evidence", true)
 	srv.CreateBucket(t, "unlocked", false)
-	// The standard AWS chain, from the environment only.
-	t.Setenv("AWS_ACCESS_KEY_ID", srv.AccessKey)
-	t.Setenv("AWS_SECRET_ACCESS_KEY", srv.SecretKey)
-	t.Setenv("AWS_REGION", srv.Region)
+	e := &s3Env{srv: srv}
+	e.setAWSEnv(t)
+	e.env = newEnv(t)
+	e.spool = filepath.Join(e.dir, "spool")
+	return e
+}
+
+// setAWSEnv points the standard AWS chain at the server, from the
+// environment only.
+func (e *s3Env) setAWSEnv(t *testing.T) {
+	t.Setenv("AWS_ACCESS_KEY_ID", e.srv.AccessKey)
+	t.Setenv("AWS_SECRET_ACCESS_KEY", e.srv.SecretKey)
+	t.Setenv("AWS_REGION", e.srv.Region)
 	t.Setenv("AWS_CONFIG_FILE", filepath.Join(t.TempDir(), "none"))
 	t.Setenv("AWS_SHARED_CREDENTIALS_FILE", filepath.Join(t.TempDir(), "none"))
 	t.Setenv("AWS_EC2_METADATA_DISABLED", "true")
-	e := newEnv(t)
-	return &s3Env{env: e, srv: srv, spool: filepath.Join(e.dir, "spool")}
+	for _, k := range []string{"AWS_PROFILE", "AWS_SESSION_TOKEN", "AWS_ENDPOINT_URL", "AWS_ENDPOINT_URL_S3", "AWS_CA_BUNDLE"} {
+		t.Setenv(k, "")
+	}
 }
 
 func (e *s3Env) url(bucket string) string {
