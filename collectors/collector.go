@@ -3,6 +3,11 @@
 // A collector gathers the raw facts of one window from a source API and judges
 // them against a policy. Each collector lives in its own package under
 // collectors/ and is registered with one line in the command's registry.
+//
+// The package also holds what the GitHub collectors share: the population
+// of repositories of a scope (ListRepos), a paged endpoint read into raw
+// facts (ReadSource), request and policy checks (ValidateWindowed,
+// PolicyOf) and the naming helpers of Result.Incomplete (Named).
 package collectors
 
 import (
@@ -127,4 +132,55 @@ func (r *Registry) Names() []string {
 	}
 	slices.Sort(out)
 	return out
+}
+
+// Log is the collector's logger: d.Logger (a discarding one when nil) with
+// the collector's name.
+func (d Deps) Log(collector string) *slog.Logger {
+	log := d.Logger
+	if log == nil {
+		log = slog.New(slog.DiscardHandler)
+	}
+	return log.With("collector", collector)
+}
+
+// Clock is d.Now, or time.Now when nil.
+func (d Deps) Clock() func() time.Time {
+	if d.Now == nil {
+		return time.Now
+	}
+	return d.Now
+}
+
+// ValidPolicy is a collector's policy: a pointer to its policy type that
+// validates itself.
+type ValidPolicy[T any] interface {
+	*T
+	Validate() error
+}
+
+// PolicyOf checks that policy (a Request's) is a non-nil *T and valid, and
+// returns it.
+func PolicyOf[T any, P ValidPolicy[T]](policy any) (P, error) {
+	p, ok := policy.(P)
+	if !ok || p == nil {
+		return nil, fmt.Errorf("policy: want %T, got %T", P(nil), policy)
+	}
+	if err := p.Validate(); err != nil {
+		return nil, err
+	}
+	return p, nil
+}
+
+// ValidateWindowed checks a request of a collector that reads a window's
+// history: its scope, its window and its policy (see PolicyOf), without
+// touching the network.
+func ValidateWindowed[T any, P ValidPolicy[T]](req Request) (P, error) {
+	if err := req.Scope.Validate(); err != nil {
+		return nil, err
+	}
+	if err := req.Window.Validate(); err != nil {
+		return nil, fmt.Errorf("window: %w", err)
+	}
+	return PolicyOf[T, P](req.Policy)
 }

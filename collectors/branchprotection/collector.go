@@ -35,8 +35,6 @@ const (
 	DefaultConcurrency = 4
 	// NotRead marks a source a branch's collection never reached.
 	NotRead = "not_read"
-	// maxNamed bounds how many branches Result.Incomplete names.
-	maxNamed = 10
 )
 
 // SampleConfig is a commented policy section holding every key and its
@@ -56,11 +54,7 @@ var _ collectors.Collector = (*Collector)(nil)
 
 // New builds the collector.
 func New(d collectors.Deps) collectors.Collector {
-	log := d.Logger
-	if log == nil {
-		log = slog.New(slog.DiscardHandler)
-	}
-	return &Collector{gh: d.GitHub, log: log.With("collector", Name), concurrency: DefaultConcurrency}
+	return &Collector{gh: d.GitHub, log: d.Log(Name), concurrency: DefaultConcurrency}
 }
 
 // Info describes the collector for registration.
@@ -95,14 +89,7 @@ func validate(req collectors.Request) (*Policy, error) {
 	if err := req.Scope.Validate(); err != nil {
 		return nil, err
 	}
-	p, ok := req.Policy.(*Policy)
-	if !ok || p == nil {
-		return nil, fmt.Errorf("policy: want *branchprotection.Policy, got %T", req.Policy)
-	}
-	if err := p.Validate(); err != nil {
-		return nil, err
-	}
-	return p, nil
+	return collectors.PolicyOf[Policy](req.Policy)
 }
 
 // Collect implements collectors.Collector. A branch that could not be read
@@ -118,11 +105,17 @@ func (c *Collector) Collect(ctx context.Context, req collectors.Request) (*colle
 	}
 	start := c.gh.Stats.Requests()
 	facts := &Facts{Queries: []githubapi.Query{}, SkippedArchived: []string{}, Branches: []BranchFacts{}}
-	jobs, err := c.population(ctx, req.Scope, facts)
+	pop, err := collectors.ListRepos(ctx, c.gh, req.Scope)
+	facts.Queries = append(facts.Queries, pop.Queries...)
 	if err != nil {
-		return nil, err
+		return nil, fmt.Errorf("branch protection: %w", err)
 	}
-	facts.Branches = c.gather(ctx, jobs, req.Scope.Branches)
+	for i, org := range collectors.UniqueFold(req.Scope.Orgs) {
+		q := pop.Queries[i]
+		c.log.Debug("listed organisation", "org", org, "repos", q.Items, "pages", q.Pages)
+	}
+	facts.SkippedArchived = append(facts.SkippedArchived, pop.SkippedArchived...)
+	facts.Branches = c.gather(ctx, pop.Repos, req.Scope.Branches)
 	if err := ctx.Err(); err != nil {
 		return nil, fmt.Errorf("branch protection collection interrupted: %w", err)
 	}
@@ -138,56 +131,11 @@ func (c *Collector) Collect(ctx context.Context, req collectors.Request) (*colle
 	return res, nil
 }
 
-// job is one repository to read.
-type job struct {
-	repo githubapi.RepoInfo
-	// lookup: read the repository first, for its default branch.
-	lookup bool
-}
-
-// population lists the repositories in scope: every non-archived repository
-// of each organisation, then the repositories named, each once.
-func (c *Collector) population(ctx context.Context, scope collectors.Scope, facts *Facts) ([]job, error) {
-	seen := map[string]bool{}
-	var jobs []job
-	for _, org := range uniqueFold(scope.Orgs) {
-		repos, q, err := c.gh.ListOrgRepos(ctx, org)
-		facts.Queries = append(facts.Queries, q)
-		if err != nil {
-			return nil, fmt.Errorf("branch protection: %w", err)
-		}
-		c.log.Debug("listed organisation", "org", org, "repos", len(repos), "pages", q.Pages)
-		for _, r := range repos {
-			key := strings.ToLower(r.FullName())
-			switch {
-			case seen[key]:
-			case r.Archived:
-				facts.SkippedArchived = append(facts.SkippedArchived, r.FullName())
-			default:
-				seen[key] = true
-				jobs = append(jobs, job{repo: r})
-			}
-		}
-	}
-	for _, r := range scope.Repos {
-		key := strings.ToLower(r.String())
-		if seen[key] {
-			continue
-		}
-		seen[key] = true
-		jobs = append(jobs, job{repo: githubapi.RepoInfo{Owner: r.Owner, Name: r.Name}, lookup: len(scope.Branches) == 0})
-	}
-	slices.SortFunc(facts.SkippedArchived, func(a, b string) int {
-		return cmp.Or(cmp.Compare(strings.ToLower(a), strings.ToLower(b)), cmp.Compare(a, b))
-	})
-	return jobs, nil
-}
-
 // gather reads every job's branches with a bounded pool of workers. The
 // result is sorted by target, whatever the order the workers finished in.
-func (c *Collector) gather(ctx context.Context, jobs []job, branches []string) []BranchFacts {
+func (c *Collector) gather(ctx context.Context, jobs []collectors.ScopedRepo, branches []string) []BranchFacts {
 	g := newGatherer(c.gh)
-	results := parallel.Map(ctx, c.concurrency, jobs, func(ctx context.Context, j job) []BranchFacts {
+	results := parallel.Map(ctx, c.concurrency, jobs, func(ctx context.Context, j collectors.ScopedRepo) []BranchFacts {
 		return c.repo(ctx, g, j, branches)
 	})
 	out := []BranchFacts{}
@@ -202,10 +150,10 @@ func (c *Collector) gather(ctx context.Context, jobs []job, branches []string) [
 
 // repo reads the branches of one repository: the branches given, or its
 // default branch.
-func (c *Collector) repo(ctx context.Context, g *gatherer, j job, branches []string) []BranchFacts {
-	r := j.repo
+func (c *Collector) repo(ctx context.Context, g *gatherer, j collectors.ScopedRepo, branches []string) []BranchFacts {
+	r := j.Repo
 	log := c.log.With("repo", r.FullName())
-	if j.lookup {
+	if j.Lookup {
 		info, err := c.gh.GetRepo(ctx, r.Owner, r.Name)
 		if err != nil {
 			log.Warn("could not read the repository", "err", err)
@@ -273,18 +221,5 @@ func incomplete(bs []BranchFacts) string {
 	if len(names) == 0 {
 		return ""
 	}
-	shown := names[:min(len(names), maxNamed)]
-	s := fmt.Sprintf("%d of %d branches could not be collected: %s", len(names), len(bs), strings.Join(shown, ", "))
-	if more := len(names) - len(shown); more > 0 {
-		s += fmt.Sprintf(" and %d more", more)
-	}
-	return s
-}
-
-// uniqueFold sorts names and drops case-insensitive duplicates, keeping the
-// first spelling.
-func uniqueFold(names []string) []string {
-	out := slices.Clone(names)
-	slices.SortStableFunc(out, func(a, b string) int { return cmp.Compare(strings.ToLower(a), strings.ToLower(b)) })
-	return slices.CompactFunc(out, strings.EqualFold)
+	return fmt.Sprintf("%d of %d branches could not be collected: %s", len(names), len(bs), collectors.Named(names))
 }

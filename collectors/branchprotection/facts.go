@@ -15,6 +15,7 @@ import (
 
 	"github.com/google/go-github/v62/github"
 
+	"github.com/changeproof/changeproof/collectors"
 	"github.com/changeproof/changeproof/internal/githubapi"
 )
 
@@ -291,11 +292,7 @@ func (g *gatherer) rules(ctx context.Context, owner, name, branch string, rf *Ru
 	rf.Pages = []Call{}
 	items := []ruleItem{}
 	for page := 1; ; {
-		path := base
-		if page > 1 {
-			path += "&page=" + strconv.Itoa(page)
-		}
-		call, resp, err := g.get(ctx, path)
+		call, resp, err := g.get(ctx, collectors.WithPage(base, page))
 		rf.Pages = append(rf.Pages, call)
 		if err != nil {
 			if githubapi.Withheld(call, err) {

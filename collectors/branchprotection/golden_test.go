@@ -4,7 +4,6 @@ import (
 	"bytes"
 	"encoding/json"
 	"flag"
-	"os"
 	"path/filepath"
 	"slices"
 	"strings"
@@ -42,16 +41,10 @@ type goldenResult struct {
 
 func loadCase(t *testing.T, dir string) (goldenCase, *Policy) {
 	t.Helper()
-	data, err := os.ReadFile(filepath.Join(dir, "case.json"))
-	if err != nil {
-		t.Fatal(err)
-	}
 	var gc goldenCase
-	golden.DecodeStrict(t, "case.json", data, &gc)
+	golden.ReadStrict(t, filepath.Join(dir, "case.json"), &gc)
 	p := NewPolicy()
-	if len(gc.Policy) > 0 {
-		golden.DecodeStrict(t, "case.json policy", gc.Policy, p)
-	}
+	golden.Overrides(t, "case.json policy", gc.Policy, p)
 	return gc, p
 }
 

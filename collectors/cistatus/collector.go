@@ -39,8 +39,6 @@ const (
 	Version = "1.1.0"
 	// DefaultConcurrency is how many requests are in flight at once.
 	DefaultConcurrency = 4
-	// maxNamed bounds how many targets Result.Incomplete names.
-	maxNamed = 10
 )
 
 // SampleConfig is a commented policy section holding every key and its
@@ -61,15 +59,7 @@ var _ collectors.Collector = (*Collector)(nil)
 
 // New builds the collector.
 func New(d collectors.Deps) collectors.Collector {
-	log := d.Logger
-	if log == nil {
-		log = slog.New(slog.DiscardHandler)
-	}
-	now := d.Now
-	if now == nil {
-		now = time.Now
-	}
-	return &Collector{gh: d.GitHub, log: log.With("collector", Name), now: now, concurrency: DefaultConcurrency}
+	return &Collector{gh: d.GitHub, log: d.Log(Name), now: d.Clock(), concurrency: DefaultConcurrency}
 }
 
 // Info describes the collector for registration.
@@ -103,20 +93,7 @@ func (c *Collector) Validate(req collectors.Request) error {
 }
 
 func validate(req collectors.Request) (*Policy, error) {
-	if err := req.Scope.Validate(); err != nil {
-		return nil, err
-	}
-	if err := req.Window.Validate(); err != nil {
-		return nil, fmt.Errorf("window: %w", err)
-	}
-	p, ok := req.Policy.(*Policy)
-	if !ok || p == nil {
-		return nil, fmt.Errorf("policy: want *cistatus.Policy, got %T", req.Policy)
-	}
-	if err := p.Validate(); err != nil {
-		return nil, err
-	}
-	return p, nil
+	return collectors.ValidateWindowed[Policy](req)
 }
 
 // Collect implements collectors.Collector. A commit or run listing GitHub
@@ -140,24 +117,21 @@ func (c *Collector) Collect(ctx context.Context, req collectors.Request) (*colle
 	w := req.Window
 	w.Start, w.End = w.Start.UTC(), w.End.UTC()
 	facts := &Facts{Window: w, Queries: []githubapi.Query{}, SkippedArchived: []string{}, Repos: []RepoFacts{}}
-	jobs, err := c.population(ctx, req.Scope, facts)
+	pop, err := collectors.ListRepos(ctx, c.gh, req.Scope)
+	facts.Queries = append(facts.Queries, pop.Queries...)
 	if err != nil {
-		return nil, err
+		return nil, fmt.Errorf("ci status: %w", err)
 	}
+	facts.SkippedArchived = append(facts.SkippedArchived, pop.SkippedArchived...)
 	r := &run{c: c, g: &gatherer{gh: c.gh}, p: p, facts: facts, branches: req.Scope.Branches}
-	if err := r.collect(ctx, jobs); err != nil {
+	if err := r.collect(ctx, pop.Repos); err != nil {
 		return nil, err
 	}
 	// The checks are judged as they stood when the last of them was read.
 	facts.CollectedAt = c.now().UTC()
 
 	res := &collectors.Result{Facts: facts, Findings: EvaluateFacts(*facts, *p)}
-	res.Targets = []string{}
-	for _, f := range res.Findings {
-		res.Targets = append(res.Targets, f.Target)
-	}
-	slices.Sort(res.Targets)
-	res.Targets = slices.Compact(res.Targets)
+	res.Targets = collectors.Targets(res.Findings)
 	res.Incomplete = incomplete(facts.Repos, res.Findings)
 	res.Requests = c.gh.Stats.Requests() - start
 	commits := 0
@@ -167,50 +141,6 @@ func (c *Collector) Collect(ctx context.Context, req collectors.Request) (*colle
 	c.log.Info("collected", "repos", len(facts.Repos), "commits", commits,
 		"status", evidence.Overall(res.Findings), "requests", res.Requests)
 	return res, nil
-}
-
-// job is one repository to read.
-type job struct {
-	repo githubapi.RepoInfo
-	// lookup: read the repository first, for its default branch.
-	lookup bool
-}
-
-// population lists the repositories in scope: every non-archived repository
-// of each organisation, then the repositories named, each once.
-func (c *Collector) population(ctx context.Context, scope collectors.Scope, facts *Facts) ([]job, error) {
-	seen := map[string]bool{}
-	var jobs []job
-	for _, org := range uniqueFold(scope.Orgs) {
-		repos, q, err := c.gh.ListOrgRepos(ctx, org)
-		facts.Queries = append(facts.Queries, q)
-		if err != nil {
-			return nil, fmt.Errorf("ci status: %w", err)
-		}
-		for _, r := range repos {
-			key := strings.ToLower(r.FullName())
-			switch {
-			case seen[key]:
-			case r.Archived:
-				facts.SkippedArchived = append(facts.SkippedArchived, r.FullName())
-			default:
-				seen[key] = true
-				jobs = append(jobs, job{repo: r})
-			}
-		}
-	}
-	for _, r := range scope.Repos {
-		key := strings.ToLower(r.String())
-		if seen[key] {
-			continue
-		}
-		seen[key] = true
-		jobs = append(jobs, job{repo: githubapi.RepoInfo{Owner: r.Owner, Name: r.Name}, lookup: len(scope.Branches) == 0})
-	}
-	slices.SortFunc(facts.SkippedArchived, func(a, b string) int {
-		return cmp.Or(cmp.Compare(strings.ToLower(a), strings.ToLower(b)), cmp.Compare(a, b))
-	})
-	return jobs, nil
 }
 
 // run is one collection's working state.
@@ -233,7 +163,7 @@ type repoRun struct {
 // bounded pool: the listings; then each commit's checks and the earlier
 // attempts of re-run runs; then what the listings could not decide (the
 // runs of single commits, the head of branches without visible CI).
-func (r *run) collect(ctx context.Context, jobs []job) error {
+func (r *run) collect(ctx context.Context, jobs []collectors.ScopedRepo) error {
 	n := r.c.concurrency
 	interrupted := func() error {
 		if err := ctx.Err(); err != nil {
@@ -318,7 +248,7 @@ func (r *run) collect(ctx context.Context, jobs []job) error {
 		r.facts.Repos = append(r.facts.Repos, rr.facts)
 	}
 	slices.SortFunc(r.facts.Repos, func(a, b RepoFacts) int {
-		return cmp.Or(cmp.Compare(strings.ToLower(a.Repo), strings.ToLower(b.Repo)), cmp.Compare(a.Repo, b.Repo))
+		return collectors.CompareFold(a.Repo, b.Repo)
 	})
 	return nil
 }
@@ -339,11 +269,11 @@ func (r *run) needsAttempts(run Run) bool {
 }
 
 // list reads one repository's listings: its commits, workflows and runs.
-func (r *run) list(ctx context.Context, j job) *repoRun {
-	info := j.repo
+func (r *run) list(ctx context.Context, j collectors.ScopedRepo) *repoRun {
+	info := j.Repo
 	rr := &repoRun{owner: info.Owner, name: info.Name}
 	rr.facts = RepoFacts{Repo: info.FullName(), Status: StatusRead, Branches: []BranchFacts{}, Commits: []CommitFacts{}, Lookups: []Lookup{}}
-	if j.lookup {
+	if j.Lookup {
 		got, err := r.c.gh.GetRepo(ctx, info.Owner, info.Name)
 		if err != nil {
 			status := githubapi.HTTPStatus(err)
@@ -367,7 +297,7 @@ func (r *run) list(ctx context.Context, j job) *repoRun {
 		}
 		branches = []string{info.DefaultBranch}
 	}
-	for _, b := range sortedUnique(branches) {
+	for _, b := range collectors.SortedUnique(branches) {
 		rr.facts.Branches = append(rr.facts.Branches, BranchFacts{Branch: b, Listed: []ListedCommit{}})
 	}
 
@@ -387,7 +317,7 @@ func (r *run) list(ctx context.Context, j job) *repoRun {
 				rr.empty(le.call)
 				return rr
 			case errors.As(err, &le) && le.withheld():
-				reason := withheldReason(le.call, permContents)
+				reason := collectors.WithheldReason(le.call, permContents)
 				if le.call.HTTPStatus == http.StatusNotFound && len(r.branches) > 0 {
 					// A branch named with --branch may not exist in every
 					// repository of the scope: ask (one request).
@@ -513,37 +443,13 @@ func incomplete(repos []RepoFacts, findings []evidence.Finding) string {
 	}
 	var parts []string
 	if len(unknown) > 0 {
-		parts = append(parts, "commits unknown for "+named(unknown))
+		parts = append(parts, "commits unknown for "+collectors.Named(unknown))
 	}
 	if len(runs) > 0 {
-		parts = append(parts, "workflow runs unknown for "+named(runs))
+		parts = append(parts, "workflow runs unknown for "+collectors.Named(runs))
 	}
 	if len(failed) > 0 {
-		parts = append(parts, fmt.Sprintf("%d of %d findings could not be collected: %s", len(failed), len(findings), named(failed)))
+		parts = append(parts, fmt.Sprintf("%d of %d findings could not be collected: %s", len(failed), len(findings), collectors.Named(failed)))
 	}
 	return strings.Join(parts, "; ")
-}
-
-// named lists names, at most maxNamed of them.
-func named(names []string) string {
-	shown := names[:min(len(names), maxNamed)]
-	s := strings.Join(shown, ", ")
-	if more := len(names) - len(shown); more > 0 {
-		s += fmt.Sprintf(" and %d more", more)
-	}
-	return s
-}
-
-// uniqueFold sorts names and drops case-insensitive duplicates, keeping the
-// first spelling.
-func uniqueFold(names []string) []string {
-	out := slices.Clone(names)
-	slices.SortStableFunc(out, func(a, b string) int { return cmp.Compare(strings.ToLower(a), strings.ToLower(b)) })
-	return slices.CompactFunc(out, strings.EqualFold)
-}
-
-func sortedUnique(s []string) []string {
-	out := slices.Clone(s)
-	slices.Sort(out)
-	return slices.Compact(out)
 }

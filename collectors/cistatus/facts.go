@@ -6,6 +6,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/changeproof/changeproof/collectors"
 	"github.com/changeproof/changeproof/internal/githubapi"
 	"github.com/changeproof/changeproof/schedules"
 )
@@ -271,11 +272,7 @@ type HeadProbe struct {
 }
 
 // Source is one endpoint, every page it returned.
-type Source struct {
-	// Status is read, unknown (GitHub would not say: 403 or 404) or error.
-	Status string `json:"status"`
-	Pages  []Call `json:"pages"`
-}
+type Source = collectors.Source
 
 // Call is one API call and what it returned.
 type Call = githubapi.Call

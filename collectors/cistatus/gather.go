@@ -13,6 +13,7 @@ import (
 
 	"github.com/google/go-github/v62/github"
 
+	"github.com/changeproof/changeproof/collectors"
 	"github.com/changeproof/changeproof/internal/githubapi"
 )
 
@@ -52,53 +53,6 @@ func (g *gatherer) get(ctx context.Context, path string) (Call, *github.Response
 	return g.gh.GetRaw(ctx, path)
 }
 
-// withheldReason says what GitHub answered and which permission the token
-// needs.
-func withheldReason(call Call, perm string) string {
-	msg := strconv.Itoa(call.HTTPStatus)
-	if call.Message != "" {
-		msg += " " + call.Message
-	}
-	return fmt.Sprintf("%s: GitHub answered %s; the token needs %s", call.Request, msg, perm)
-}
-
-// withPage adds page=n (n > 1) to a path that carries a query.
-func withPage(path string, page int) string {
-	if page <= 1 {
-		return path
-	}
-	return path + "&page=" + strconv.Itoa(page)
-}
-
-// source reads every page of path (which carries a query) into a Source. A
-// 403 or 404 leaves the source unknown, without error.
-func (g *gatherer) source(ctx context.Context, path string) (*Source, error) {
-	src := &Source{Pages: []Call{}}
-	for page := 1; ; {
-		call, resp, err := g.get(ctx, withPage(path, page))
-		src.Pages = append(src.Pages, call)
-		if err != nil {
-			if githubapi.Withheld(call, err) {
-				src.Status = StatusUnknown
-				return src, nil
-			}
-			src.Status = StatusError
-			return src, err
-		}
-		next := resp.NextPage
-		if next == 0 {
-			break
-		}
-		if next <= page || len(src.Pages) >= maxSourcePages {
-			src.Status = StatusError
-			return src, fmt.Errorf("GET /%s: pagination does not end (next page %d after page %d)", path, next, page)
-		}
-		page = next
-	}
-	src.Status = StatusRead
-	return src, nil
-}
-
 // listError is a failed listing.
 type listError struct {
 	call Call
@@ -110,16 +64,6 @@ func (e *listError) Unwrap() error { return e.err }
 
 // withheld reports a listing GitHub would not show (403, 404).
 func (e *listError) withheld() bool { return githubapi.Withheld(e.call, e.err) }
-
-// pathQuery builds a request path with its query sorted, for stable request
-// strings.
-func pathQuery(path string, params map[string]string) string {
-	v := url.Values{}
-	for k, val := range params {
-		v.Set(k, val)
-	}
-	return path + "?" + v.Encode()
-}
 
 func esc(s string) string { return url.PathEscape(s) }
 
@@ -168,10 +112,10 @@ func (g *gatherer) listCommits(ctx context.Context, owner, name, branch string, 
 		"per_page": strconv.Itoa(perPage),
 	}
 	l := &Listing{Query: githubapi.Query{Endpoint: fmt.Sprintf("GET /repos/%s/%s/commits", owner, name), Params: params}}
-	base := pathQuery(fmt.Sprintf("repos/%s/%s/commits", esc(owner), esc(name)), params)
+	base := collectors.PathQuery(fmt.Sprintf("repos/%s/%s/commits", esc(owner), esc(name)), params)
 	var out []commitItem
 	for page := 1; ; {
-		call, resp, err := g.get(ctx, withPage(base, page))
+		call, resp, err := g.get(ctx, collectors.WithPage(base, page))
 		if err != nil {
 			return l, nil, &listError{call: call, err: fmt.Errorf("listing commits of %s/%s@%s (page %d): %w", owner, name, branch, page, err)}
 		}
@@ -227,7 +171,7 @@ func (g *gatherer) readWorkflows(ctx context.Context, owner, name string) (*Work
 	wf := &WorkflowFacts{Source: &Source{Pages: []Call{}}, Workflows: []Workflow{}}
 	base := fmt.Sprintf("repos/%s/%s/actions/workflows?per_page=%d", esc(owner), esc(name), perPage)
 	for page := 1; ; {
-		call, resp, err := g.get(ctx, withPage(base, page))
+		call, resp, err := g.get(ctx, collectors.WithPage(base, page))
 		wf.Source.Pages = append(wf.Source.Pages, call)
 		if err != nil {
 			if githubapi.Withheld(call, err) {
@@ -378,13 +322,13 @@ func (g *gatherer) listRuns(ctx context.Context, owner, name, branch string, sta
 		"branch": branch, "created": createdRange(start, end), "exclude_pull_requests": "true", "per_page": strconv.Itoa(perPage),
 	}
 	l := &RunListing{Listing: Listing{Query: githubapi.Query{Endpoint: fmt.Sprintf("GET /repos/%s/%s/actions/runs", owner, name), Params: params}}, Runs: []Run{}, Foreign: []ForeignRun{}}
-	base := pathQuery(fmt.Sprintf("repos/%s/%s/actions/runs", esc(owner), esc(name)), params)
+	base := collectors.PathQuery(fmt.Sprintf("repos/%s/%s/actions/runs", esc(owner), esc(name)), params)
 	seen := map[int64]bool{}
 	for page := 1; ; {
-		call, resp, err := g.get(ctx, withPage(base, page))
+		call, resp, err := g.get(ctx, collectors.WithPage(base, page))
 		if err != nil {
 			if githubapi.Withheld(call, err) {
-				l.Status, l.Reason = StatusUnknown, withheldReason(call, permActions)
+				l.Status, l.Reason = StatusUnknown, collectors.WithheldReason(call, permActions)
 				l.Stop = fmt.Sprintf("refused at page %d", page)
 				return l, nil
 			}
@@ -496,7 +440,7 @@ func (g *gatherer) readAttempt(ctx context.Context, owner, name string, run int6
 func (g *gatherer) lookupRuns(ctx context.Context, owner, name, sha string) Lookup {
 	lk := Lookup{SHA: sha, Runs: []Run{}}
 	path := fmt.Sprintf("repos/%s/%s/actions/runs?head_sha=%s&per_page=%d", esc(owner), esc(name), url.QueryEscape(sha), perPage)
-	src, err := g.source(ctx, path)
+	src, err := collectors.ReadSource(ctx, g.gh, path, maxSourcePages)
 	lk.Source = src
 	if err != nil {
 		lk.Error = oneLine(fmt.Sprintf("reading the workflow runs of commit %s in %s/%s: %v", shortSHA(sha), owner, name, err))
@@ -580,7 +524,7 @@ func (g *gatherer) readCommit(ctx context.Context, owner, name string, c *Commit
 		{&c.Status, base + "/status?per_page=100", "combined status"},
 	}
 	for _, r := range reads {
-		src, err := g.source(ctx, r.path)
+		src, err := collectors.ReadSource(ctx, g.gh, r.path, maxSourcePages)
 		*r.dst = src
 		if err != nil {
 			c.Error = oneLine(fmt.Sprintf("reading the %s of commit %s in %s/%s: %v", r.what, shortSHA(c.SHA), owner, name, err))

@@ -237,16 +237,10 @@ func checkFiles(t *testing.T, dir string, files map[string][]byte, strict bool) 
 
 func loadCase(t *testing.T, dir string) (goldenCase, *Policy) {
 	t.Helper()
-	data, err := os.ReadFile(filepath.Join(dir, "case.json"))
-	if err != nil {
-		t.Fatal(err)
-	}
 	var gc goldenCase
-	golden.DecodeStrict(t, "case.json", data, &gc)
+	golden.ReadStrict(t, filepath.Join(dir, "case.json"), &gc)
 	p := NewPolicy()
-	if len(gc.Policy) > 0 {
-		golden.DecodeStrict(t, "case.json policy", gc.Policy, p)
-	}
+	golden.Overrides(t, "case.json policy", gc.Policy, p)
 	return gc, p
 }
 
@@ -365,18 +359,7 @@ func containsAny(bodies [][]byte, item []byte) bool {
 // serialised, re-evaluate to the same findings.
 func checkReEvaluation(t *testing.T, facts *Facts, findings []evidence.Finding, p *Policy) {
 	t.Helper()
-	data, err := json.Marshal(facts)
-	if err != nil {
-		t.Fatalf("facts do not serialise: %v", err)
-	}
-	var back Facts
-	if err := json.Unmarshal(data, &back); err != nil {
-		t.Fatalf("facts do not deserialise: %v", err)
-	}
-	again := EvaluateFacts(back, *p)
-	if a, b := golden.JSON(t, again), golden.JSON(t, findings); !bytes.Equal(a, b) {
-		t.Errorf("re-evaluating the serialised facts gives other findings: %s", golden.FirstDiff(b, a))
-	}
+	golden.ReEvaluates(t, facts, findings, func(f Facts) []evidence.Finding { return EvaluateFacts(f, *p) })
 }
 
 // checkTargets asserts every finding names a target, each once, and

@@ -1,7 +1,6 @@
 package cistatus
 
 import (
-	"context"
 	"log/slog"
 	"net/http"
 	"net/http/httptest"
@@ -11,18 +10,18 @@ import (
 	"time"
 
 	"github.com/changeproof/changeproof/collectors"
+	"github.com/changeproof/changeproof/internal/collectortest"
 	"github.com/changeproof/changeproof/internal/ghfake"
 	"github.com/changeproof/changeproof/internal/githubapi"
-	"github.com/changeproof/changeproof/internal/secret"
 	"github.com/changeproof/changeproof/schedules"
 )
 
 // testToken is the token the fake requires and the client sends.
-const testToken = "test-token-not-a-secret"
+const testToken = collectortest.Token
 
 // testRetries is how often the client retries in tests: GitHub's answer to
 // a request that keeps failing is seen 1+testRetries times.
-const testRetries = 2
+const testRetries = collectortest.Retries
 
 const sampleOrg = "../../testdata/github/sample-org"
 
@@ -82,11 +81,7 @@ func (p *pager) body(req string) ([]byte, bool) {
 // fake, the pager and a client pointed at them.
 func fakeGitHub(t testing.TB, dir string, maxPerPage int) (*ghfake.Server, *pager, *githubapi.Client) {
 	t.Helper()
-	fx, err := ghfake.Load(dir)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return serveFixture(t, fx, maxPerPage)
+	return serveFixture(t, collectortest.LoadGitHub(t, dir), maxPerPage)
 }
 
 // serveFixture serves a fixture through a recording pager (maxPerPage 0: GitHub's
@@ -108,19 +103,7 @@ func serveFixture(t testing.TB, fx *ghfake.Fixture, maxPerPage int) (*ghfake.Ser
 // for it.
 func serveHandler(t testing.TB, srv *ghfake.Server, h http.Handler) *githubapi.Client {
 	t.Helper()
-	hs := httptest.NewServer(h)
-	t.Cleanup(hs.Close)
-	gh, err := githubapi.New(githubapi.Options{
-		BaseURL:      srv.URL(hs.URL),
-		Token:        secret.New(testToken),
-		Logger:       testLogger(t),
-		RetryMax:     testRetries,
-		RetryWaitMin: time.Millisecond,
-		RetryWaitMax: 2 * time.Millisecond,
-	})
-	if err != nil {
-		t.Fatal(err)
-	}
+	_, gh := collectortest.GitHubClient(t, srv, h, testToken, testLogger(t))
 	return gh
 }
 
@@ -139,20 +122,7 @@ func memFixture(ffs ...*fixtureFiles) *ghfake.Fixture {
 }
 
 // testLogger logs to the test's output; benchmarks discard.
-func testLogger(t testing.TB) *slog.Logger {
-	if _, ok := t.(*testing.B); ok {
-		return slog.New(slog.DiscardHandler)
-	}
-	return slog.New(slog.NewTextHandler(testWriter{t}, &slog.HandlerOptions{Level: slog.LevelInfo}))
-}
-
-type testWriter struct{ t testing.TB }
-
-func (w testWriter) Write(p []byte) (int, error) {
-	w.t.Helper()
-	w.t.Log(strings.TrimRight(string(p), "\n"))
-	return len(p), nil
-}
+func testLogger(t testing.TB) *slog.Logger { return collectortest.Logger(t, slog.LevelInfo) }
 
 // newCollector builds the collector with a fixed clock and a concurrency.
 func newCollector(t testing.TB, gh *githubapi.Client, now time.Time, concurrency int) *Collector {
@@ -166,15 +136,7 @@ func newCollector(t testing.TB, gh *githubapi.Client, now time.Time, concurrency
 // collect runs a collection and fails the test on error.
 func collect(t testing.TB, c *Collector, scope collectors.Scope, w schedules.Window, p *Policy) *collectors.Result {
 	t.Helper()
-	req := collectors.Request{Scope: scope, Window: w, Policy: p}
-	if err := c.Validate(req); err != nil {
-		t.Fatalf("Validate: %v", err)
-	}
-	res, err := c.Collect(context.Background(), req)
-	if err != nil {
-		t.Fatalf("Collect: %v", err)
-	}
-	return res
+	return collectortest.Collect(t, c, collectors.Request{Scope: scope, Window: w, Policy: p})
 }
 
 // apiScope is acme/api's main branch.

@@ -6,6 +6,8 @@ import (
 	"fmt"
 	"slices"
 	"time"
+
+	"github.com/changeproof/changeproof/collectors"
 )
 
 type checkRunsJSON struct {
@@ -118,7 +120,7 @@ func readable(src *Source, name, perm string, unread *[]Unread) bool {
 		if len(src.Pages) > 0 {
 			last = src.Pages[len(src.Pages)-1]
 		}
-		*unread = append(*unread, Unread{Source: name, Reason: withheldReason(last, perm)})
+		*unread = append(*unread, Unread{Source: name, Reason: collectors.WithheldReason(last, perm)})
 		return false
 	}
 	return true

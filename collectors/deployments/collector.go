@@ -13,7 +13,6 @@
 package deployments
 
 import (
-	"cmp"
 	"context"
 	_ "embed"
 	"encoding/json"
@@ -40,8 +39,6 @@ const (
 	Version = "1.1.0"
 	// DefaultConcurrency is how many sources or commits are read at once.
 	DefaultConcurrency = 4
-	// maxNamed bounds how many items Result.Incomplete names.
-	maxNamed = 10
 )
 
 // SampleConfig is a commented policy section holding every key and its
@@ -63,15 +60,7 @@ var _ collectors.Collector = (*Collector)(nil)
 
 // New builds the collector.
 func New(d collectors.Deps) collectors.Collector {
-	log := d.Logger
-	if log == nil {
-		log = slog.New(slog.DiscardHandler)
-	}
-	now := d.Now
-	if now == nil {
-		now = time.Now
-	}
-	return &Collector{gh: d.GitHub, cf: d.Cloudflare, log: log.With("collector", Name), now: now, concurrency: DefaultConcurrency}
+	return &Collector{gh: d.GitHub, cf: d.Cloudflare, log: d.Log(Name), now: d.Clock(), concurrency: DefaultConcurrency}
 }
 
 // Info describes the collector for registration.
@@ -103,11 +92,8 @@ func (c *Collector) Validate(req collectors.Request) error {
 }
 
 func (c *Collector) validate(req collectors.Request) (*Policy, error) {
-	p, ok := req.Policy.(*Policy)
-	if !ok || p == nil {
-		return nil, fmt.Errorf("policy: want *deployments.Policy, got %T", req.Policy)
-	}
-	if err := p.Validate(); err != nil {
+	p, err := collectors.PolicyOf[Policy](req.Policy)
+	if err != nil {
 		return nil, err
 	}
 	if p.GitHub.Enabled || len(req.Scope.Orgs)+len(req.Scope.Repos) > 0 {
@@ -165,12 +151,7 @@ func (c *Collector) Collect(ctx context.Context, req collectors.Request) (*colle
 	facts.Population = NewPopulation(*facts)
 
 	res := &collectors.Result{Facts: facts, Findings: EvaluateFacts(*facts, *p)}
-	res.Targets = []string{}
-	for _, f := range res.Findings {
-		res.Targets = append(res.Targets, f.Target)
-	}
-	slices.Sort(res.Targets)
-	res.Targets = slices.Compact(res.Targets)
+	res.Targets = collectors.Targets(res.Findings)
 	res.Incomplete = incomplete(*facts, res.Findings)
 	res.Requests = c.gh.Stats.Requests() - ghStart
 	if c.cf != nil {
@@ -187,21 +168,18 @@ type run struct {
 	facts *Facts
 }
 
-// job is one repository in scope.
-type job struct {
-	repo githubapi.RepoInfo
-}
-
 // sources reads every source's deployments.
 func (r *run) sources(ctx context.Context, scope collectors.Scope) error {
 	n := r.c.concurrency
 	var errs []error
 	if r.p.GitHub.Enabled {
-		jobs, err := r.population(ctx, scope)
+		pop, err := collectors.ListRepos(ctx, r.c.gh, scope)
+		r.facts.Queries = append(r.facts.Queries, pop.Queries...)
 		if err != nil {
-			return err
+			return fmt.Errorf("deployments: %w", err)
 		}
-		for _, res := range parallel.Map(ctx, n, jobs, r.githubRepo) {
+		r.facts.SkippedArchived = append(r.facts.SkippedArchived, pop.SkippedArchived...)
+		for _, res := range parallel.Map(ctx, n, pop.Repos, r.githubRepo) {
 			r.facts.GitHub = append(r.facts.GitHub, res.facts)
 			errs = append(errs, res.fatal)
 		}
@@ -221,47 +199,9 @@ func (r *run) sources(ctx context.Context, scope collectors.Scope) error {
 		return fmt.Errorf("deployments: the population is not known: %w", err)
 	}
 	slices.SortFunc(r.facts.GitHub, func(a, b RepoFacts) int {
-		return cmp.Or(cmp.Compare(strings.ToLower(a.Repo), strings.ToLower(b.Repo)), cmp.Compare(a.Repo, b.Repo))
+		return collectors.CompareFold(a.Repo, b.Repo)
 	})
 	return nil
-}
-
-// population lists the repositories in scope: every non-archived repository
-// of each organisation, then the repositories named, each once.
-func (r *run) population(ctx context.Context, scope collectors.Scope) ([]job, error) {
-	seen := map[string]bool{}
-	var jobs []job
-	orgs := slices.Clone(scope.Orgs)
-	slices.SortStableFunc(orgs, func(a, b string) int { return cmp.Compare(strings.ToLower(a), strings.ToLower(b)) })
-	for _, org := range slices.CompactFunc(orgs, strings.EqualFold) {
-		repos, q, err := r.c.gh.ListOrgRepos(ctx, org)
-		r.facts.Queries = append(r.facts.Queries, q)
-		if err != nil {
-			return nil, fmt.Errorf("deployments: %w", err)
-		}
-		for _, repo := range repos {
-			k := strings.ToLower(repo.FullName())
-			switch {
-			case seen[k]:
-			case repo.Archived:
-				r.facts.SkippedArchived = append(r.facts.SkippedArchived, repo.FullName())
-			default:
-				seen[k] = true
-				jobs = append(jobs, job{repo: repo})
-			}
-		}
-	}
-	for _, repo := range scope.Repos {
-		k := strings.ToLower(repo.String())
-		if !seen[k] {
-			seen[k] = true
-			jobs = append(jobs, job{repo: githubapi.RepoInfo{Owner: repo.Owner, Name: repo.Name}})
-		}
-	}
-	slices.SortFunc(r.facts.SkippedArchived, func(a, b string) int {
-		return cmp.Or(cmp.Compare(strings.ToLower(a), strings.ToLower(b)), cmp.Compare(a, b))
-	})
-	return jobs, nil
 }
 
 // commit is one deployed commit to trace.
@@ -464,23 +404,13 @@ func incomplete(f Facts, findings []evidence.Finding) string {
 	}
 	var parts []string
 	if len(unknown) > 0 {
-		parts = append(parts, "deployments unknown for "+named(unknown))
+		parts = append(parts, "deployments unknown for "+collectors.Named(unknown))
 	}
 	if len(partial) > 0 {
-		parts = append(parts, "deployments possibly missing for "+named(partial))
+		parts = append(parts, "deployments possibly missing for "+collectors.Named(partial))
 	}
 	if len(failed) > 0 {
-		parts = append(parts, fmt.Sprintf("%d deployments could not be judged: %s", len(failed), named(failed)))
+		parts = append(parts, fmt.Sprintf("%d deployments could not be judged: %s", len(failed), collectors.Named(failed)))
 	}
 	return strings.Join(parts, "; ")
-}
-
-// named lists names, at most maxNamed of them.
-func named(names []string) string {
-	shown := names[:min(len(names), maxNamed)]
-	s := strings.Join(shown, ", ")
-	if more := len(names) - len(shown); more > 0 {
-		s += fmt.Sprintf(" and %d more", more)
-	}
-	return s
 }

@@ -10,6 +10,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/changeproof/changeproof/collectors"
 	"github.com/changeproof/changeproof/collectors/mergeactivity"
 	"github.com/changeproof/changeproof/evidence"
 	"github.com/changeproof/changeproof/internal/githubapi"
@@ -455,7 +456,7 @@ func (ev *evaluator) unit(d Deployment, c Code) *unit {
 		switch {
 		case ok && (rl.Call.HTTPStatus == http.StatusForbidden || rl.Call.HTTPStatus == http.StatusNotFound):
 			chk.Status = evidence.StatusNotVerifiable
-			chk.Detail = lbl + "the repository is unreadable: " + githubWithheld(rl.Call, permMetadata)
+			chk.Detail = lbl + "the repository is unreadable: " + collectors.WithheldReason(rl.Call, permMetadata)
 			chk.Fix = fmt.Sprintf(`Give the GitHub token "Metadata: read" and "Contents: read" on %s`, c.Repo)
 			u.add(chk, "", lbl+"repository "+c.Repo+" is unreadable")
 		case ok:
@@ -500,7 +501,7 @@ func (ev *evaluator) unit(d Deployment, c Code) *unit {
 			u.add(chk, VerdictUnknownCommit, lbl+"unknown commit "+short(sha)+" (GitHub does not know it in "+c.Repo+")")
 		case http.StatusForbidden:
 			chk.Status = evidence.StatusNotVerifiable
-			chk.Detail = lbl + "the comparison is unreadable: " + githubWithheld(cmpf.Call, permContents)
+			chk.Detail = lbl + "the comparison is unreadable: " + collectors.WithheldReason(cmpf.Call, permContents)
 			chk.Fix = fmt.Sprintf(`Give the GitHub token "Contents: read" on %s`, c.Repo)
 			u.add(chk, "", lbl+"whether commit "+short(sha)+" is on "+base+" is unknown")
 		default:

@@ -12,6 +12,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/changeproof/changeproof/collectors"
 	"github.com/changeproof/changeproof/collectors/mergeactivity"
 	"github.com/changeproof/changeproof/internal/cfapi"
 	"github.com/changeproof/changeproof/internal/githubapi"
@@ -43,15 +44,6 @@ const (
 	permPages       = `"Pages Read"`
 )
 
-// githubWithheld says what GitHub answered and which permission is needed.
-func githubWithheld(call githubapi.Call, perm string) string {
-	msg := strconv.Itoa(call.HTTPStatus)
-	if call.Message != "" {
-		msg += " " + call.Message
-	}
-	return fmt.Sprintf("%s: GitHub answered %s; the token needs %s", call.Request, msg, perm)
-}
-
 // cloudflareWithheld says what Cloudflare answered and which permission the
 // token needs.
 func cloudflareWithheld(err error, perm string) string {
@@ -63,15 +55,6 @@ func cloudflareWithheld(err error, perm string) string {
 }
 
 func esc(s string) string { return url.PathEscape(s) }
-
-// pathQuery builds a request path with its query sorted.
-func pathQuery(path string, params map[string]string) string {
-	v := url.Values{}
-	for k, val := range params {
-		v.Set(k, val)
-	}
-	return path + "?" + v.Encode()
-}
 
 // ---- GitHub ----
 
@@ -114,18 +97,14 @@ func listDeployments(ctx context.Context, gh *githubapi.Client, owner, name, env
 		params["environment"] = env
 	}
 	l := mergeactivity.Listing{Query: githubapi.Query{Endpoint: fmt.Sprintf("GET /repos/%s/%s/deployments", owner, name), Params: params}}
-	base := pathQuery(fmt.Sprintf("repos/%s/%s/deployments", esc(owner), esc(name)), params)
+	base := collectors.PathQuery(fmt.Sprintf("repos/%s/%s/deployments", esc(owner), esc(name)), params)
 	var out []ghDeployment
 	for page := 1; ; {
-		path := base
-		if page > 1 {
-			path += "&page=" + strconv.Itoa(page)
-		}
-		call, resp, err := gh.GetRaw(ctx, path)
+		call, resp, err := gh.GetRaw(ctx, collectors.WithPage(base, page))
 		if err != nil {
 			le := &listError{err: fmt.Errorf("listing deployments of %s/%s (page %d): %w", owner, name, page, err)}
 			if githubapi.Withheld(call, err) {
-				le.withheld, le.reason = true, githubWithheld(call, permDeployments)
+				le.withheld, le.reason = true, collectors.WithheldReason(call, permDeployments)
 			}
 			return l, nil, le
 		}
@@ -179,39 +158,6 @@ func parseGitHubDeployments(body []byte) ([]ghDeployment, error) {
 		out = append(out, d)
 	}
 	return out, nil
-}
-
-// readSource reads every page of path (which carries a query). A 403 or
-// 404 leaves the source unknown, without error.
-func readSource(ctx context.Context, gh *githubapi.Client, path string) (*mergeactivity.Source, error) {
-	src := &mergeactivity.Source{Pages: []mergeactivity.Call{}}
-	for page := 1; ; {
-		p := path
-		if page > 1 {
-			p += "&page=" + strconv.Itoa(page)
-		}
-		call, resp, err := gh.GetRaw(ctx, p)
-		src.Pages = append(src.Pages, call)
-		if err != nil {
-			if githubapi.Withheld(call, err) {
-				src.Status = mergeactivity.SourceUnknown
-				return src, nil
-			}
-			src.Status = mergeactivity.SourceError
-			return src, err
-		}
-		next := resp.NextPage
-		if next == 0 {
-			break
-		}
-		if next <= page || len(src.Pages) >= maxSourcePages {
-			src.Status = mergeactivity.SourceError
-			return src, fmt.Errorf("GET /%s: pagination does not end (next page %d after page %d)", path, next, page)
-		}
-		page = next
-	}
-	src.Status = mergeactivity.SourceRead
-	return src, nil
 }
 
 // ---- Cloudflare ----

@@ -315,18 +315,7 @@ func checkRawBodies(t *testing.T, cf caseFile, f *Facts) {
 // serialised, re-evaluate to the same findings.
 func checkReEvaluation(t *testing.T, facts *Facts, findings []evidence.Finding, p *Policy) {
 	t.Helper()
-	data, err := json.Marshal(facts)
-	if err != nil {
-		t.Fatalf("facts do not serialise: %v", err)
-	}
-	var back Facts
-	if err := json.Unmarshal(data, &back); err != nil {
-		t.Fatalf("facts do not deserialise: %v", err)
-	}
-	again := EvaluateFacts(back, *p)
-	if a, b := golden.JSON(t, again), golden.JSON(t, findings); !bytes.Equal(a, b) {
-		t.Errorf("re-evaluating the serialised facts gives other findings: %s", golden.FirstDiff(b, a))
-	}
+	golden.ReEvaluates(t, facts, findings, func(f Facts) []evidence.Finding { return EvaluateFacts(f, *p) })
 }
 
 // checkPopulation asserts the population digest is the documented one and

@@ -6,7 +6,6 @@ import (
 	"log/slog"
 	"net/http"
 	"net/http/httptest"
-	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -14,6 +13,7 @@ import (
 	"github.com/changeproof/changeproof/collectors"
 	"github.com/changeproof/changeproof/internal/cfapi"
 	"github.com/changeproof/changeproof/internal/cffake"
+	"github.com/changeproof/changeproof/internal/collectortest"
 	"github.com/changeproof/changeproof/internal/ghfake"
 	"github.com/changeproof/changeproof/internal/githubapi"
 	"github.com/changeproof/changeproof/internal/secret"
@@ -28,7 +28,7 @@ const (
 )
 
 // testRetries is how often the clients retry in tests.
-const testRetries = 2
+const testRetries = collectortest.Retries
 
 const (
 	sampleOrg     = "../../testdata/github/sample-org"
@@ -87,14 +87,7 @@ type envOptions struct {
 	ghWrap func(http.Handler) http.Handler
 }
 
-func loadGitHub(t testing.TB, dir string) *ghfake.Fixture {
-	t.Helper()
-	fx, err := ghfake.Load(dir)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return fx
-}
+func loadGitHub(t testing.TB, dir string) *ghfake.Fixture { return collectortest.LoadGitHub(t, dir) }
 
 func loadCloudflare(t testing.TB, dir string) *cffake.Fixture {
 	t.Helper()
@@ -133,17 +126,11 @@ func newEnv(t testing.TB, ghfx *ghfake.Fixture, cffx *cffake.Fixture, o envOptio
 	if o.ghWrap != nil {
 		gh = o.ghWrap(gh)
 	}
-	ghs := httptest.NewServer(gh)
-	t.Cleanup(ghs.Close)
+	log := testLogger(t, e.logs)
+	_, e.ghc = collectortest.GitHubClient(t, e.gh, gh, ghToken, log)
 	cfs := httptest.NewServer(e.cf)
 	t.Cleanup(cfs.Close)
-	log := testLogger(t, e.logs)
 	var err error
-	e.ghc, err = githubapi.New(githubapi.Options{BaseURL: e.gh.URL(ghs.URL), Token: secret.New(ghToken), Logger: log,
-		RetryMax: testRetries, RetryWaitMin: time.Millisecond, RetryWaitMax: 2 * time.Millisecond})
-	if err != nil {
-		t.Fatal(err)
-	}
 	tok := cfToken
 	if o.cfClientToken != "" {
 		tok = o.cfClientToken
@@ -163,7 +150,7 @@ func testLogger(t testing.TB, buf *syncBuffer) *slog.Logger {
 	if _, ok := t.(*testing.B); ok {
 		return slog.New(slog.DiscardHandler)
 	}
-	return slog.New(teeHandler{h, slog.NewTextHandler(testWriter{t}, &slog.HandlerOptions{Level: slog.LevelInfo})})
+	return slog.New(teeHandler{h, collectortest.Logger(t, slog.LevelInfo).Handler()})
 }
 
 type teeHandler struct{ a, b slog.Handler }
@@ -190,14 +177,6 @@ func (h teeHandler) WithGroup(n string) slog.Handler {
 	return teeHandler{h.a.WithGroup(n), h.b.WithGroup(n)}
 }
 
-type testWriter struct{ t testing.TB }
-
-func (w testWriter) Write(p []byte) (int, error) {
-	w.t.Helper()
-	w.t.Log(strings.TrimRight(string(p), "\n"))
-	return len(p), nil
-}
-
 // collector builds the collector with a fixed clock.
 func (e *env) collector(t testing.TB, now time.Time) *Collector {
 	return New(collectors.Deps{GitHub: e.ghc, Cloudflare: e.cfc, Logger: testLogger(t, e.logs), Now: func() time.Time { return now }}).(*Collector)
@@ -209,15 +188,7 @@ func (e *env) requests() int { return e.gh.Requests() + e.cf.Requests() }
 // collect runs a collection and fails the test on error.
 func collect(t testing.TB, c *Collector, scope collectors.Scope, w schedules.Window, p *Policy) *collectors.Result {
 	t.Helper()
-	req := collectors.Request{Scope: scope, Window: w, Policy: p}
-	if err := c.Validate(req); err != nil {
-		t.Fatalf("Validate: %v", err)
-	}
-	res, err := c.Collect(context.Background(), req)
-	if err != nil {
-		t.Fatalf("Collect: %v", err)
-	}
-	return res
+	return collectortest.Collect(t, c, collectors.Request{Scope: scope, Window: w, Policy: p})
 }
 
 func repos(names ...string) collectors.Scope {

@@ -12,6 +12,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/changeproof/changeproof/collectors"
 	"github.com/changeproof/changeproof/collectors/mergeactivity"
 	"github.com/changeproof/changeproof/internal/cfapi"
 	"github.com/changeproof/changeproof/internal/githubapi"
@@ -45,8 +46,8 @@ type sourceResult[T any] struct {
 
 // ---- GitHub Deployments ----
 
-func (r *run) githubRepo(ctx context.Context, j job) sourceResult[RepoFacts] {
-	info := j.repo
+func (r *run) githubRepo(ctx context.Context, j collectors.ScopedRepo) sourceResult[RepoFacts] {
+	info := j.Repo
 	rf := RepoFacts{Repo: info.FullName(), DefaultBranch: info.DefaultBranch, Status: StatusRead,
 		Listings: []mergeactivity.Listing{}, Listed: []Listed{}, Deployments: []GitHubDeployment{}}
 	envs := r.p.GitHub.Environments
@@ -88,7 +89,7 @@ func (r *run) githubRepo(ctx context.Context, j job) sourceResult[RepoFacts] {
 	}
 	for _, d := range keep {
 		path := fmt.Sprintf("repos/%s/%s/deployments/%d/statuses?per_page=%d", esc(info.Owner), esc(info.Name), d.ID, perPage)
-		src, err := readSource(ctx, r.c.gh, path)
+		src, err := collectors.ReadSource(ctx, r.c.gh, path, maxSourcePages)
 		if err != nil {
 			if ctx.Err() != nil {
 				return sourceResult[RepoFacts]{facts: rf, fatal: ctx.Err()}
@@ -132,7 +133,7 @@ func githubView(repo string, d ghDeployment, src *mergeactivity.Source, p *Polic
 	}
 	if src.Status != mergeactivity.SourceRead {
 		last := src.Pages[len(src.Pages)-1]
-		v.Outcome, v.OutcomeDetail = OutcomeUnreadable, "statuses unreadable: "+githubWithheld(last, permDeployments)
+		v.Outcome, v.OutcomeDetail = OutcomeUnreadable, "statuses unreadable: "+collectors.WithheldReason(last, permDeployments)
 		return v, nil
 	}
 	var all []ghStatus

@@ -38,8 +38,6 @@ const (
 	Version = "1.0.0"
 	// DefaultConcurrency is how many requests are in flight at once.
 	DefaultConcurrency = 4
-	// maxNamed bounds how many changes Result.Incomplete names.
-	maxNamed = 10
 )
 
 // SampleConfig is a commented policy section holding every key and its
@@ -60,15 +58,7 @@ var _ collectors.Collector = (*Collector)(nil)
 
 // New builds the collector.
 func New(d collectors.Deps) collectors.Collector {
-	log := d.Logger
-	if log == nil {
-		log = slog.New(slog.DiscardHandler)
-	}
-	now := d.Now
-	if now == nil {
-		now = time.Now
-	}
-	return &Collector{gh: d.GitHub, log: log.With("collector", Name), now: now, concurrency: DefaultConcurrency}
+	return &Collector{gh: d.GitHub, log: d.Log(Name), now: d.Clock(), concurrency: DefaultConcurrency}
 }
 
 // Info describes the collector for registration.
@@ -102,20 +92,7 @@ func (c *Collector) Validate(req collectors.Request) error {
 }
 
 func validate(req collectors.Request) (*Policy, error) {
-	if err := req.Scope.Validate(); err != nil {
-		return nil, err
-	}
-	if err := req.Window.Validate(); err != nil {
-		return nil, fmt.Errorf("window: %w", err)
-	}
-	p, ok := req.Policy.(*Policy)
-	if !ok || p == nil {
-		return nil, fmt.Errorf("policy: want *mergeactivity.Policy, got %T", req.Policy)
-	}
-	if err := p.Validate(); err != nil {
-		return nil, err
-	}
-	return p, nil
+	return collectors.ValidateWindowed[Policy](req)
 }
 
 // Collect implements collectors.Collector. A listing GitHub withholds (403,
@@ -140,10 +117,13 @@ func (c *Collector) Collect(ctx context.Context, req collectors.Request) (*colle
 		Window: w, CollectedAt: now, LookbackStart: w.Start.Add(-p.grace()),
 		Queries: []githubapi.Query{}, SkippedArchived: []string{}, Repos: []RepoFacts{},
 	}
-	jobs, err := c.population(ctx, req.Scope, facts)
+	pop, err := collectors.ListRepos(ctx, c.gh, req.Scope)
+	facts.Queries = append(facts.Queries, pop.Queries...)
 	if err != nil {
-		return nil, err
+		return nil, fmt.Errorf("merge activity: %w", err)
 	}
+	facts.SkippedArchived = append(facts.SkippedArchived, pop.SkippedArchived...)
+	jobs := pop.Repos
 	run := &run{c: c, g: &gatherer{gh: c.gh}, p: p, facts: facts, branches: req.Scope.Branches}
 	if err := run.collect(ctx, jobs); err != nil {
 		return nil, err
@@ -153,61 +133,12 @@ func (c *Collector) Collect(ctx context.Context, req collectors.Request) (*colle
 	}
 
 	res := &collectors.Result{Facts: facts, Findings: EvaluateFacts(*facts, *p)}
-	res.Targets = []string{}
-	for _, f := range res.Findings {
-		res.Targets = append(res.Targets, f.Target)
-	}
-	slices.Sort(res.Targets)
-	res.Targets = slices.Compact(res.Targets)
+	res.Targets = collectors.Targets(res.Findings)
 	res.Incomplete = incomplete(facts.Repos)
 	res.Requests = c.gh.Stats.Requests() - start
 	c.log.Info("collected", "repos", len(facts.Repos), "changes", facts.Population.Count,
 		"status", evidence.Overall(res.Findings), "requests", res.Requests)
 	return res, nil
-}
-
-// job is one repository to read.
-type job struct {
-	repo githubapi.RepoInfo
-	// lookup: read the repository first, for its default branch.
-	lookup bool
-}
-
-// population lists the repositories in scope: every non-archived repository
-// of each organisation, then the repositories named, each once.
-func (c *Collector) population(ctx context.Context, scope collectors.Scope, facts *Facts) ([]job, error) {
-	seen := map[string]bool{}
-	var jobs []job
-	for _, org := range uniqueFold(scope.Orgs) {
-		repos, q, err := c.gh.ListOrgRepos(ctx, org)
-		facts.Queries = append(facts.Queries, q)
-		if err != nil {
-			return nil, fmt.Errorf("merge activity: %w", err)
-		}
-		for _, r := range repos {
-			key := strings.ToLower(r.FullName())
-			switch {
-			case seen[key]:
-			case r.Archived:
-				facts.SkippedArchived = append(facts.SkippedArchived, r.FullName())
-			default:
-				seen[key] = true
-				jobs = append(jobs, job{repo: r})
-			}
-		}
-	}
-	for _, r := range scope.Repos {
-		key := strings.ToLower(r.String())
-		if seen[key] {
-			continue
-		}
-		seen[key] = true
-		jobs = append(jobs, job{repo: githubapi.RepoInfo{Owner: r.Owner, Name: r.Name}, lookup: len(scope.Branches) == 0})
-	}
-	slices.SortFunc(facts.SkippedArchived, func(a, b string) int {
-		return cmp.Or(cmp.Compare(strings.ToLower(a), strings.ToLower(b)), cmp.Compare(a, b))
-	})
-	return jobs, nil
 }
 
 // run is one collection's working state.
@@ -221,7 +152,7 @@ type run struct {
 
 // repoRun is one repository's working state.
 type repoRun struct {
-	job     job
+	job     collectors.ScopedRepo
 	facts   RepoFacts
 	fatal   error
 	pulls   []pullItem
@@ -250,7 +181,7 @@ type candidate struct {
 // collect reads every repository in three rounds, each spread over a
 // bounded pool: the listings, then each pull request's own reads, then the
 // commits no pull request accounts for.
-func (r *run) collect(ctx context.Context, jobs []job) error {
+func (r *run) collect(ctx context.Context, jobs []collectors.ScopedRepo) error {
 	n := r.c.concurrency
 	repos := parallel.Map(ctx, n, jobs, r.list)
 	if err := ctx.Err(); err != nil {
@@ -277,7 +208,7 @@ func (r *run) collect(ctx context.Context, jobs []job) error {
 		}
 	}
 	parallel.Map(ctx, n, pulls, func(ctx context.Context, j pullJob) struct{} {
-		r.g.readPull(ctx, j.rr.job.repo.Owner, j.rr.job.repo.Name, j.rr.prs[j.i], j.rr.items[j.i])
+		r.g.readPull(ctx, j.rr.job.Repo.Owner, j.rr.job.Repo.Name, j.rr.prs[j.i], j.rr.items[j.i])
 		return struct{}{}
 	})
 	if err := ctx.Err(); err != nil {
@@ -306,7 +237,7 @@ func (r *run) collect(ctx context.Context, jobs []job) error {
 		all = append(all, rr.facts.Population.Items...)
 	}
 	slices.SortFunc(r.facts.Repos, func(a, b RepoFacts) int {
-		return cmp.Or(cmp.Compare(strings.ToLower(a.Repo), strings.ToLower(b.Repo)), cmp.Compare(a.Repo, b.Repo))
+		return collectors.CompareFold(a.Repo, b.Repo)
 	})
 	r.facts.Population = NewPopulation(all)
 	return nil
@@ -314,13 +245,13 @@ func (r *run) collect(ctx context.Context, jobs []job) error {
 
 // list reads one repository's listings and decides its pull request
 // population.
-func (r *run) list(ctx context.Context, j job) *repoRun {
+func (r *run) list(ctx context.Context, j collectors.ScopedRepo) *repoRun {
 	rr := &repoRun{job: j, commits: map[string][]commitItem{}, window: r.facts.Window}
-	info := j.repo
+	info := j.Repo
 	rr.facts = RepoFacts{Repo: info.FullName(), Status: RepoRead, Branches: []string{}, Commits: []Listing{},
 		ListedPulls: []ListedPull{}, BranchCommits: []ListedCommit{}, Changes: []ChangeFacts{}}
 	log := r.c.log.With("repo", info.FullName())
-	if j.lookup {
+	if j.Lookup {
 		got, err := r.c.gh.GetRepo(ctx, info.Owner, info.Name)
 		if err != nil {
 			status := githubapi.HTTPStatus(err)
@@ -333,7 +264,7 @@ func (r *run) list(ctx context.Context, j job) *repoRun {
 			return rr
 		}
 		info = got
-		rr.job.repo = got
+		rr.job.Repo = got
 		rr.facts.Repo = got.FullName()
 	}
 	branches := r.branches
@@ -344,7 +275,7 @@ func (r *run) list(ctx context.Context, j job) *repoRun {
 		}
 		branches = []string{info.DefaultBranch}
 	}
-	rr.facts.Branches = sortedUnique(branches)
+	rr.facts.Branches = collectors.SortedUnique(branches)
 
 	w := r.facts.Window
 	lookback := r.facts.LookbackStart
@@ -354,7 +285,7 @@ func (r *run) list(ctx context.Context, j job) *repoRun {
 	if err != nil {
 		var le *listError
 		if errors.As(err, &le) && le.withheld() {
-			rr.unreadable(withheldReason(le.call, permPulls))
+			rr.unreadable(collectors.WithheldReason(le.call, permPulls))
 			return rr
 		}
 		rr.fatal = err
@@ -367,7 +298,7 @@ func (r *run) list(ctx context.Context, j job) *repoRun {
 		if err != nil {
 			var le *listError
 			if errors.As(err, &le) && le.withheld() {
-				rr.unreadable(withheldReason(le.call, permContents))
+				rr.unreadable(collectors.WithheldReason(le.call, permContents))
 				return rr
 			}
 			rr.fatal = err
@@ -467,11 +398,11 @@ func (rr *repoRun) classifyCommits() {
 				// GitHub's until is inclusive; the window's end is not.
 				lc.Disposition = CommitOutOfWindow
 			case len(merges[k]) > 0:
-				lc.Disposition, lc.Pulls = CommitMerge, sortedInts(merges[k])
+				lc.Disposition, lc.Pulls = CommitMerge, collectors.SortedUnique(merges[k])
 			case len(prCommits[k]) > 0:
-				lc.Disposition, lc.Pulls = CommitOfPull, sortedInts(prCommits[k])
+				lc.Disposition, lc.Pulls = CommitOfPull, collectors.SortedUnique(prCommits[k])
 			default:
-				rr.candidates = append(rr.candidates, candidate{owner: rr.job.repo.Owner, name: rr.job.repo.Name,
+				rr.candidates = append(rr.candidates, candidate{owner: rr.job.Repo.Owner, name: rr.job.Repo.Name,
 					branch: b, item: it, index: len(rr.facts.BranchCommits)})
 			}
 			rr.facts.BranchCommits = append(rr.facts.BranchCommits, lc)
@@ -544,40 +475,10 @@ func incomplete(repos []RepoFacts) string {
 	}
 	var parts []string
 	if len(unknown) > 0 {
-		parts = append(parts, "population unknown for "+named(unknown))
+		parts = append(parts, "population unknown for "+collectors.Named(unknown))
 	}
 	if len(failed) > 0 {
-		parts = append(parts, fmt.Sprintf("%d of %d changes could not be collected: %s", len(failed), total, named(failed)))
+		parts = append(parts, fmt.Sprintf("%d of %d changes could not be collected: %s", len(failed), total, collectors.Named(failed)))
 	}
 	return strings.Join(parts, "; ")
-}
-
-// named lists names, at most maxNamed of them.
-func named(names []string) string {
-	shown := names[:min(len(names), maxNamed)]
-	s := strings.Join(shown, ", ")
-	if more := len(names) - len(shown); more > 0 {
-		s += fmt.Sprintf(" and %d more", more)
-	}
-	return s
-}
-
-// uniqueFold sorts names and drops case-insensitive duplicates, keeping the
-// first spelling.
-func uniqueFold(names []string) []string {
-	out := slices.Clone(names)
-	slices.SortStableFunc(out, func(a, b string) int { return cmp.Compare(strings.ToLower(a), strings.ToLower(b)) })
-	return slices.CompactFunc(out, strings.EqualFold)
-}
-
-func sortedUnique(s []string) []string {
-	out := slices.Clone(s)
-	slices.Sort(out)
-	return slices.Compact(out)
-}
-
-func sortedInts(s []int) []int {
-	out := slices.Clone(s)
-	slices.Sort(out)
-	return slices.Compact(out)
 }

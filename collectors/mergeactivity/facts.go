@@ -5,6 +5,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/changeproof/changeproof/collectors"
 	"github.com/changeproof/changeproof/internal/githubapi"
 	"github.com/changeproof/changeproof/schedules"
 )
@@ -221,17 +222,13 @@ func (c ChangeFacts) when() time.Time {
 
 // Source read states.
 const (
-	SourceRead    = "read"
-	SourceUnknown = "unknown"
-	SourceError   = "error"
+	SourceRead    = collectors.SourceRead
+	SourceUnknown = collectors.SourceUnknown
+	SourceError   = collectors.SourceError
 )
 
 // Source is one per-change endpoint, every page it returned.
-type Source struct {
-	// Status is read, unknown (GitHub would not say: 403 or 404) or error.
-	Status string `json:"status"`
-	Pages  []Call `json:"pages"`
-}
+type Source = collectors.Source
 
 // Call is one API call and what it returned.
 type Call = githubapi.Call

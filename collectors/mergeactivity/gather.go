@@ -13,6 +13,7 @@ import (
 
 	"github.com/google/go-github/v62/github"
 
+	"github.com/changeproof/changeproof/collectors"
 	"github.com/changeproof/changeproof/internal/githubapi"
 )
 
@@ -45,49 +46,6 @@ type gatherer struct {
 // the call; see githubapi.Client.GetRaw.
 func (g *gatherer) get(ctx context.Context, path string) (Call, *github.Response, error) {
 	return g.gh.GetRaw(ctx, path)
-}
-
-// withheldReason says what GitHub answered and which permission the token
-// needs.
-func withheldReason(call Call, perm string) string {
-	msg := strconv.Itoa(call.HTTPStatus)
-	if call.Message != "" {
-		msg += " " + call.Message
-	}
-	return fmt.Sprintf("%s: GitHub answered %s; the token needs %s", call.Request, msg, perm)
-}
-
-// source reads every page of path (which carries a query) into a Source. A
-// 403 or 404 leaves the source unknown, without error.
-func (g *gatherer) source(ctx context.Context, path string) (*Source, error) {
-	src := &Source{Pages: []Call{}}
-	for page := 1; ; {
-		p := path
-		if page > 1 {
-			p += "&page=" + strconv.Itoa(page)
-		}
-		call, resp, err := g.get(ctx, p)
-		src.Pages = append(src.Pages, call)
-		if err != nil {
-			if githubapi.Withheld(call, err) {
-				src.Status = SourceUnknown
-				return src, nil
-			}
-			src.Status = SourceError
-			return src, err
-		}
-		next := resp.NextPage
-		if next == 0 {
-			break
-		}
-		if next <= page || len(src.Pages) >= maxSourcePages {
-			src.Status = SourceError
-			return src, fmt.Errorf("GET /%s: pagination does not end (next page %d after page %d)", path, next, page)
-		}
-		page = next
-	}
-	src.Status = SourceRead
-	return src, nil
 }
 
 // listError is a failed population listing.
@@ -185,16 +143,6 @@ func parseItems[T any](body []byte, check func(*T, json.RawMessage) error) ([]T,
 	return items, nil
 }
 
-// pathQuery builds a request path with its query sorted, for stable request
-// strings.
-func pathQuery(path string, params map[string]string) string {
-	v := url.Values{}
-	for k, val := range params {
-		v.Set(k, val)
-	}
-	return path + "?" + v.Encode()
-}
-
 // listPulls lists the repository's closed pull requests, most recently
 // updated first, and stops paging at the first page holding one last updated
 // before needed returns false for: every pull request merged later was
@@ -202,14 +150,10 @@ func pathQuery(path string, params map[string]string) string {
 func (g *gatherer) listPulls(ctx context.Context, owner, name string, needed func(updated time.Time) bool) (*Listing, []pullItem, error) {
 	params := map[string]string{"state": "closed", "sort": "updated", "direction": "desc", "per_page": strconv.Itoa(perPage)}
 	l := &Listing{Query: githubapi.Query{Endpoint: fmt.Sprintf("GET /repos/%s/%s/pulls", owner, name), Params: params}}
-	base := pathQuery(fmt.Sprintf("repos/%s/%s/pulls", esc(owner), esc(name)), params)
+	base := collectors.PathQuery(fmt.Sprintf("repos/%s/%s/pulls", esc(owner), esc(name)), params)
 	var out []pullItem
 	for page := 1; ; {
-		path := base
-		if page > 1 {
-			path += "&page=" + strconv.Itoa(page)
-		}
-		call, resp, err := g.get(ctx, path)
+		call, resp, err := g.get(ctx, collectors.WithPage(base, page))
 		if err != nil {
 			return l, nil, &listError{call: call, err: fmt.Errorf("listing pull requests of %s/%s (page %d): %w", owner, name, page, err)}
 		}
@@ -284,14 +228,10 @@ func (g *gatherer) listCommits(ctx context.Context, owner, name, branch string, 
 		"per_page": strconv.Itoa(perPage),
 	}
 	l := Listing{Query: githubapi.Query{Endpoint: fmt.Sprintf("GET /repos/%s/%s/commits", owner, name), Params: params}}
-	base := pathQuery(fmt.Sprintf("repos/%s/%s/commits", esc(owner), esc(name)), params)
+	base := collectors.PathQuery(fmt.Sprintf("repos/%s/%s/commits", esc(owner), esc(name)), params)
 	var out []commitItem
 	for page := 1; ; {
-		path := base
-		if page > 1 {
-			path += "&page=" + strconv.Itoa(page)
-		}
-		call, resp, err := g.get(ctx, path)
+		call, resp, err := g.get(ctx, collectors.WithPage(base, page))
 		if err != nil {
 			return l, nil, &listError{call: call, err: fmt.Errorf("listing commits of %s/%s@%s (page %d): %w", owner, name, branch, page, err)}
 		}
@@ -351,7 +291,7 @@ func (g *gatherer) readPull(ctx context.Context, owner, name string, ch *ChangeF
 		{&ch.Status, fmt.Sprintf("repos/%s/%s/commits/%s/status?per_page=100", esc(owner), esc(name), esc(head)), "combined status of the merged head"},
 	}
 	for _, r := range reads {
-		src, err := g.source(ctx, r.path)
+		src, err := collectors.ReadSource(ctx, g.gh, r.path, maxSourcePages)
 		*r.dst = src
 		if err != nil {
 			fail(fmt.Errorf("reading %s of %s/%s#%d: %w", r.what, owner, name, item.Number, err))
@@ -372,7 +312,7 @@ func (g *gatherer) readPull(ctx context.Context, owner, name string, ch *ChangeF
 // the merged and open pull requests containing it.
 func (g *gatherer) commitPulls(ctx context.Context, owner, name, branch, sha string) (*Source, []int, error) {
 	path := fmt.Sprintf("repos/%s/%s/commits/%s/pulls?per_page=100", esc(owner), esc(name), esc(sha))
-	src, err := g.source(ctx, path)
+	src, err := collectors.ReadSource(ctx, g.gh, path, maxSourcePages)
 	if err != nil || src.Status != SourceRead {
 		return src, nil, err
 	}

@@ -1,27 +1,25 @@
 package mergeactivity
 
 import (
-	"context"
 	"log/slog"
 	"net/http"
 	"net/http/httptest"
-	"strings"
 	"testing"
 	"time"
 
 	"github.com/changeproof/changeproof/collectors"
+	"github.com/changeproof/changeproof/internal/collectortest"
 	"github.com/changeproof/changeproof/internal/ghfake"
 	"github.com/changeproof/changeproof/internal/githubapi"
-	"github.com/changeproof/changeproof/internal/secret"
 	"github.com/changeproof/changeproof/schedules"
 )
 
 // testToken is the token the fake requires and the client sends.
-const testToken = "test-token-not-a-secret"
+const testToken = collectortest.Token
 
 // testRetries is how often the client retries in tests: GitHub's answer to
 // a request that keeps failing is seen 1+testRetries times.
-const testRetries = 2
+const testRetries = collectortest.Retries
 
 const sampleOrg = "../../testdata/github/sample-org"
 
@@ -29,11 +27,7 @@ const sampleOrg = "../../testdata/github/sample-org"
 // pointed at it, with millisecond retry waits.
 func fakeGitHub(t testing.TB, dir string, opts ...ghfake.Option) (*ghfake.Server, *githubapi.Client) {
 	t.Helper()
-	fx, err := ghfake.Load(dir)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return serveFixture(t, fx, opts...)
+	return serveFixture(t, collectortest.LoadGitHub(t, dir), opts...)
 }
 
 func serveFixture(t testing.TB, fx *ghfake.Fixture, opts ...ghfake.Option) (*ghfake.Server, *githubapi.Client) {
@@ -50,37 +44,11 @@ func serveFixture(t testing.TB, fx *ghfake.Fixture, opts ...ghfake.Option) (*ghf
 // for it.
 func serveHandler(t testing.TB, srv *ghfake.Server, h http.Handler) (*httptest.Server, *githubapi.Client) {
 	t.Helper()
-	hs := httptest.NewServer(h)
-	t.Cleanup(hs.Close)
-	gh, err := githubapi.New(githubapi.Options{
-		BaseURL:      srv.URL(hs.URL),
-		Token:        secret.New(testToken),
-		Logger:       testLogger(t),
-		RetryMax:     testRetries,
-		RetryWaitMin: time.Millisecond,
-		RetryWaitMax: 2 * time.Millisecond,
-	})
-	if err != nil {
-		t.Fatal(err)
-	}
-	return hs, gh
+	return collectortest.GitHubClient(t, srv, h, testToken, testLogger(t))
 }
 
 // testLogger logs to the test's output; benchmarks discard.
-func testLogger(t testing.TB) *slog.Logger {
-	if _, ok := t.(*testing.B); ok {
-		return slog.New(slog.DiscardHandler)
-	}
-	return slog.New(slog.NewTextHandler(testWriter{t}, &slog.HandlerOptions{Level: slog.LevelInfo}))
-}
-
-type testWriter struct{ t testing.TB }
-
-func (w testWriter) Write(p []byte) (int, error) {
-	w.t.Helper()
-	w.t.Log(strings.TrimRight(string(p), "\n"))
-	return len(p), nil
-}
+func testLogger(t testing.TB) *slog.Logger { return collectortest.Logger(t, slog.LevelInfo) }
 
 // newCollector builds the collector with a fixed clock and a concurrency.
 func newCollector(t testing.TB, gh *githubapi.Client, now time.Time, concurrency int) *Collector {
@@ -99,13 +67,5 @@ func week() schedules.Window {
 // collect runs a collection and fails the test on error.
 func collect(t testing.TB, c *Collector, scope collectors.Scope, w schedules.Window, p *Policy) *collectors.Result {
 	t.Helper()
-	req := collectors.Request{Scope: scope, Window: w, Policy: p}
-	if err := c.Validate(req); err != nil {
-		t.Fatalf("Validate: %v", err)
-	}
-	res, err := c.Collect(context.Background(), req)
-	if err != nil {
-		t.Fatalf("Collect: %v", err)
-	}
-	return res
+	return collectortest.Collect(t, c, collectors.Request{Scope: scope, Window: w, Policy: p})
 }

@@ -7,6 +7,8 @@ import (
 	"slices"
 	"strings"
 	"time"
+
+	"github.com/changeproof/changeproof/collectors"
 )
 
 // webFlow is the account GitHub commits as for changes made on github.com
@@ -32,7 +34,7 @@ func pullView(item pullItem, ch *ChangeFacts) (*PullView, error) {
 			pr.MergedAt = item.MergedAt
 		}
 	} else if ch.Pull != nil {
-		v.Unread = append(v.Unread, Unread{Source: "pull", Reason: withheldReason(*ch.Pull, permPulls)})
+		v.Unread = append(v.Unread, Unread{Source: "pull", Reason: collectors.WithheldReason(*ch.Pull, permPulls)})
 	}
 	if pr.MergedAt == nil {
 		return nil, fmt.Errorf("not merged (merged_at is null)")
@@ -79,7 +81,7 @@ func readable(src *Source, name, perm string, unread *[]Unread) bool {
 		if len(src.Pages) > 0 {
 			last = src.Pages[len(src.Pages)-1]
 		}
-		*unread = append(*unread, Unread{Source: name, Reason: withheldReason(last, perm)})
+		*unread = append(*unread, Unread{Source: name, Reason: collectors.WithheldReason(last, perm)})
 		return false
 	}
 	return true

@@ -9,6 +9,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/changeproof/changeproof/collectors"
 	"github.com/changeproof/changeproof/evidence"
 	"github.com/changeproof/changeproof/internal/githubapi"
 )
@@ -126,7 +127,7 @@ func JudgeCommit(ctx context.Context, gh *githubapi.Client, p *Policy, now time.
 		if len(src.Pages) > 0 {
 			last = src.Pages[len(src.Pages)-1]
 		}
-		t.Unknown = withheldReason(last, permPulls+" and "+permContents)
+		t.Unknown = collectors.WithheldReason(last, permPulls+" and "+permContents)
 		return t, t.Judge(*p, now), nil
 	}
 	if len(nums) > 0 {
@@ -154,7 +155,7 @@ func JudgeCommit(ctx context.Context, gh *githubapi.Client, p *Policy, now time.
 	t.Commit = &call
 	if err != nil {
 		if githubapi.Withheld(call, err) {
-			t.Unknown = withheldReason(call, permContents)
+			t.Unknown = collectors.WithheldReason(call, permContents)
 			return t, t.Judge(*p, now), nil
 		}
 		return fail(fmt.Errorf("reading commit %s of %s: %w", shortSHA(sha), t.Repo, err))

@@ -8,6 +8,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 )
@@ -71,5 +72,46 @@ func DecodeStrict(t testing.TB, what string, data []byte, v any) {
 	dec.DisallowUnknownFields()
 	if err := dec.Decode(v); err != nil {
 		t.Fatalf("%s: %v", what, err)
+	}
+}
+
+// ReadStrict reads the JSON file at path into v as DecodeStrict does,
+// naming the file by its base name; a file that cannot be read fails the
+// test.
+func ReadStrict(t testing.TB, path string, v any) {
+	t.Helper()
+	data, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	DecodeStrict(t, filepath.Base(path), data, v)
+}
+
+// Overrides decodes a test case's policy overrides into p (a policy holding
+// the defaults), failing the test on unknown keys; empty raw overrides
+// nothing. what names the overrides in a failure.
+func Overrides(t testing.TB, what string, raw json.RawMessage, p any) {
+	t.Helper()
+	if len(raw) > 0 {
+		DecodeStrict(t, what, raw, p)
+	}
+}
+
+// ReEvaluates asserts what an auditor relies on: the raw facts, once
+// serialised and read back, evaluate to the same findings (compared as
+// JSON).
+func ReEvaluates[F, R any](t testing.TB, facts *F, findings R, evaluate func(F) R) {
+	t.Helper()
+	data, err := json.Marshal(facts)
+	if err != nil {
+		t.Fatalf("facts do not serialise: %v", err)
+	}
+	var back F
+	if err := json.Unmarshal(data, &back); err != nil {
+		t.Fatalf("facts do not deserialise: %v", err)
+	}
+	again := evaluate(back)
+	if a, b := JSON(t, again), JSON(t, findings); !bytes.Equal(a, b) {
+		t.Errorf("re-evaluating the serialised facts gives other findings: %s", FirstDiff(b, a))
 	}
 }
