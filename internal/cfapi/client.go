@@ -25,24 +25,18 @@
 package cfapi
 
 import (
-	"context"
 	"errors"
 	"fmt"
 	"log"
 	"log/slog"
-	"math"
 	"net/http"
 	"net/url"
-	"strconv"
 	"strings"
-	"sync"
-	"sync/atomic"
 	"time"
 
 	cloudflare "github.com/cloudflare/cloudflare-go"
-	"github.com/hashicorp/go-retryablehttp"
 
-	"github.com/changeproof/changeproof/internal/githubapi"
+	"github.com/changeproof/changeproof/internal/httpx"
 	"github.com/changeproof/changeproof/internal/secret"
 )
 
@@ -104,51 +98,15 @@ type Client struct {
 	Stats *Stats
 }
 
-// Stats counts what the client sent. Safe for concurrent use.
-type Stats struct {
-	requests   atomic.Int64
-	retries    atomic.Int64
-	waitNanos  atomic.Int64
-	mu         sync.Mutex
-	byEndpoint map[string]int64
-}
-
-// Requests is the number of HTTP requests sent, retries included.
-func (s *Stats) Requests() int64 { return s.requests.Load() }
-
-// Retries is the number of requests that were retries.
-func (s *Stats) Retries() int64 { return s.retries.Load() }
-
-// Waited is the total time spent waiting before retries.
-func (s *Stats) Waited() time.Duration { return time.Duration(s.waitNanos.Load()) }
-
-// ByEndpoint returns request counts keyed by "METHOD /path" (query removed,
-// path relative to the API root).
-func (s *Stats) ByEndpoint() map[string]int64 {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	out := make(map[string]int64, len(s.byEndpoint))
-	for k, v := range s.byEndpoint {
-		out[k] = v
-	}
-	return out
-}
-
-func (s *Stats) count(method, path string) {
-	s.requests.Add(1)
-	s.mu.Lock()
-	if s.byEndpoint == nil {
-		s.byEndpoint = map[string]int64{}
-	}
-	s.byEndpoint[method+" "+path]++
-	s.mu.Unlock()
-}
+// Stats counts what the client sent; ByEndpoint's paths are relative to the
+// API root. Safe for concurrent use.
+type Stats = httpx.Stats
 
 // ParseBaseURL validates an API root: https, or plain http only for loopback
 // hosts (a local fake), no credentials. The result has no trailing slash, as
 // cloudflare-go appends paths starting with one.
 func ParseBaseURL(s string) (*url.URL, error) {
-	u, err := githubapi.ParseBaseURL(s)
+	u, err := httpx.ParseBaseURL(s)
 	if err != nil {
 		return nil, err
 	}
@@ -173,23 +131,8 @@ func New(opts Options) (*Client, error) {
 	if opts.Now == nil {
 		opts.Now = time.Now
 	}
-	if opts.RetryMax == 0 {
-		opts.RetryMax = 4
-	}
-	if opts.RetryMax < 0 {
-		opts.RetryMax = 0
-	}
-	if opts.RetryWaitMin == 0 {
-		opts.RetryWaitMin = 500 * time.Millisecond
-	}
-	if opts.RetryWaitMax == 0 {
-		opts.RetryWaitMax = 30 * time.Second
-	}
 	if opts.MaxRateLimitWait == 0 {
 		opts.MaxRateLimitWait = 5 * time.Minute
-	}
-	if opts.RequestTimeout == 0 {
-		opts.RequestTimeout = 60 * time.Second
 	}
 	if opts.RateLimit <= 0 {
 		opts.RateLimit = DefaultRateLimit
@@ -197,37 +140,34 @@ func New(opts Options) (*Client, error) {
 	if opts.MaxPages <= 0 {
 		opts.MaxPages = 1000
 	}
-	transport := http.DefaultTransport
+	var transport http.RoundTripper
 	if opts.HTTPClient != nil {
-		if opts.HTTPClient.Transport != nil {
-			transport = opts.HTTPClient.Transport
-		}
+		transport = opts.HTTPClient.Transport
 		if opts.HTTPClient.Timeout > 0 {
 			opts.RequestTimeout = opts.HTTPClient.Timeout
 		}
 	}
 
 	stats := &Stats{}
-	p := &retryPolicy{opts: opts, stats: stats}
-	rc := retryablehttp.NewClient()
-	rc.HTTPClient = &http.Client{
-		Transport:     &countingTransport{next: transport, stats: stats, base: u.Path},
-		Timeout:       opts.RequestTimeout,
-		CheckRedirect: sameOrigin(u),
-	}
-	rc.Logger = opts.Logger
-	rc.RetryMax = opts.RetryMax
-	rc.RetryWaitMin = opts.RetryWaitMin
-	rc.RetryWaitMax = opts.RetryWaitMax
-	rc.CheckRetry = p.checkRetry
-	rc.Backoff = p.backoff
-	// Hand the last response back, so its status and error envelope are
-	// recorded.
-	rc.ErrorHandler = retryablehttp.PassthroughErrorHandler
-	hc := &http.Client{
-		Transport:     &recordingTransport{next: &retryablehttp.RoundTripper{Client: rc}},
-		CheckRedirect: sameOrigin(u),
-	}
+	// The last response comes back after the last retry, so its status and
+	// error envelope are recorded.
+	hc := httpx.NewClient(httpx.Options{
+		Base:           u,
+		Transport:      transport,
+		RequestTimeout: opts.RequestTimeout,
+		RetryMax:       opts.RetryMax,
+		RetryWaitMin:   opts.RetryWaitMin,
+		RetryWaitMax:   opts.RetryWaitMax,
+		Retry: &httpx.Retry{
+			Service:          "Cloudflare",
+			RateLimit:        rateLimit(opts.Now),
+			MaxRateLimitWait: opts.MaxRateLimitWait,
+			Logger:           opts.Logger,
+			Stats:            stats,
+		},
+		CountFrom: u.Path,
+	})
+	hc.Transport = &recordingTransport{next: hc.Transport}
 
 	c := &Client{base: u, log: opts.Logger, maxPages: opts.MaxPages, Stats: stats}
 	if opts.Token.IsZero() {
@@ -260,91 +200,14 @@ type discard struct{}
 
 func (discard) Write(p []byte) (int, error) { return len(p), nil }
 
-// countingTransport counts every attempt, retries included.
-type countingTransport struct {
-	next  http.RoundTripper
-	stats *Stats
-	base  string
-}
-
-func (t *countingTransport) RoundTrip(r *http.Request) (*http.Response, error) {
-	path := strings.TrimPrefix(r.URL.Path, t.base)
-	t.stats.count(r.Method, path)
-	return t.next.RoundTrip(r)
-}
-
-// retryPolicy decides which responses are retried and how long to wait.
-type retryPolicy struct {
-	opts  Options
-	stats *Stats
-}
-
-// retryAfter returns how long a 429 asks to wait, and whether it says.
-func (p *retryPolicy) retryAfter(resp *http.Response) (time.Duration, bool) {
-	if resp == nil || resp.StatusCode != http.StatusTooManyRequests {
-		return 0, false
-	}
-	ra := strings.TrimSpace(resp.Header.Get("Retry-After"))
-	if ra == "" {
-		return 0, false
-	}
-	if secs, err := strconv.Atoi(ra); err == nil && secs >= 0 {
-		return time.Duration(secs) * time.Second, true
-	}
-	if t, err := http.ParseTime(ra); err == nil {
-		return max(t.Sub(p.opts.Now()), 0), true
-	}
-	return 0, false
-}
-
-func (p *retryPolicy) checkRetry(ctx context.Context, resp *http.Response, err error) (bool, error) {
-	if ctx.Err() != nil {
-		return false, ctx.Err()
-	}
-	if err != nil {
-		if errors.Is(err, errCrossOrigin) {
-			return false, err
+// rateLimit reads Cloudflare's rate limit: a 429, with the wait its
+// Retry-After names, if any.
+func rateLimit(now func() time.Time) httpx.RateLimitFunc {
+	return func(resp *http.Response) httpx.RateLimit {
+		if resp == nil || resp.StatusCode != http.StatusTooManyRequests {
+			return httpx.RateLimit{}
 		}
-		return retryablehttp.DefaultRetryPolicy(ctx, resp, err)
-	}
-	if resp.StatusCode == http.StatusTooManyRequests {
-		if wait, ok := p.retryAfter(resp); ok && wait > p.opts.MaxRateLimitWait {
-			p.opts.Logger.Warn("Cloudflare rate limit: asked to wait longer than allowed; giving up", "wait", wait, "max", p.opts.MaxRateLimitWait)
-			return false, nil
-		}
-		return true, nil
-	}
-	if resp.StatusCode >= 500 && resp.StatusCode != http.StatusNotImplemented {
-		return true, nil
-	}
-	return false, nil
-}
-
-func (p *retryPolicy) backoff(minWait, maxWait time.Duration, attempt int, resp *http.Response) time.Duration {
-	wait, limited := p.retryAfter(resp)
-	if !limited {
-		wait = time.Duration(math.Min(float64(maxWait), math.Pow(2, float64(attempt))*float64(minWait)))
-	}
-	p.stats.retries.Add(1)
-	p.stats.waitNanos.Add(int64(wait))
-	if limited {
-		p.opts.Logger.Info("Cloudflare rate limit: waiting", "wait", wait)
-	}
-	return wait
-}
-
-var errCrossOrigin = errors.New("refusing a redirect to another origin")
-
-// sameOrigin refuses redirects away from the API's scheme, host and port, so
-// the token is never sent in clear or to another service.
-func sameOrigin(base *url.URL) func(*http.Request, []*http.Request) error {
-	return func(req *http.Request, via []*http.Request) error {
-		if len(via) >= 10 {
-			return errors.New("stopped after 10 redirects")
-		}
-		if req.URL.Scheme != base.Scheme || req.URL.Host != base.Host {
-			return fmt.Errorf("%w: from %s to %s://%s", errCrossOrigin, base.Host, req.URL.Scheme, req.URL.Host)
-		}
-		return nil
+		wait, said := httpx.RetryAfter(resp.Header, now)
+		return httpx.RateLimit{Limited: true, Wait: wait, Said: said}
 	}
 }

@@ -12,7 +12,8 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
-	"time"
+
+	"github.com/changeproof/changeproof/internal/fakeapi/fakeapitest"
 )
 
 const acct = "/accounts/0123456789abcdef0123456789abcdef"
@@ -296,33 +297,16 @@ func TestLoad(t *testing.T) {
 
 func TestListenAndServe(t *testing.T) {
 	s := New(&Fixture{Routes: []Route{{Path: "/user/tokens/verify", Result: json.RawMessage(`{"status": "active"}`)}}})
-	ctx, cancel := context.WithCancel(context.Background())
-	urls := make(chan string, 1)
-	done := make(chan error, 1)
-	go func() {
-		done <- ListenAndServe(ctx, "127.0.0.1:0", s, func(u string) error { urls <- u; return nil })
-	}()
-	var base string
-	select {
-	case base = <-urls:
-	case err := <-done:
-		t.Fatalf("ListenAndServe: %v", err)
-	case <-time.After(10 * time.Second):
-		t.Fatal("not listening")
-	}
+	base, stop := fakeapitest.Listen(t, func(ctx context.Context, addr string, ready func(string) error) error {
+		return ListenAndServe(ctx, addr, s, ready)
+	})
 	if !strings.HasPrefix(base, "http://127.0.0.1:") || !strings.HasSuffix(base, "/client/v4") {
 		t.Errorf("base URL %q", base)
 	}
 	if status, env, _ := get(t, base+"/user/tokens/verify", ""); status != 200 || string(env.Result) != `{"status": "active"}` {
 		t.Errorf("GET = %d %s", status, env.Result)
 	}
-	cancel()
-	select {
-	case err := <-done:
-		if err != nil {
-			t.Errorf("ListenAndServe after cancel: %v", err)
-		}
-	case <-time.After(10 * time.Second):
-		t.Fatal("did not stop")
+	if err := stop(); err != nil {
+		t.Errorf("ListenAndServe after cancel: %v", err)
 	}
 }

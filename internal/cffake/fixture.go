@@ -38,15 +38,11 @@
 package cffake
 
 import (
-	"bytes"
 	"encoding/json"
-	"errors"
 	"fmt"
-	"net/http"
-	"os"
 	"path/filepath"
-	"slices"
-	"strings"
+
+	"github.com/changeproof/changeproof/internal/fakeapi"
 )
 
 // RoutesFile is the name of a fixture directory's route list.
@@ -101,119 +97,72 @@ type Fixture struct {
 // Load reads DIR/routes.json and the files it names. Unknown keys, duplicate
 // routes, files outside DIR and results that are not JSON are errors.
 func Load(dir string) (*Fixture, error) {
+	const what = "loading fake Cloudflare fixture"
 	name := filepath.Join(dir, RoutesFile)
-	data, err := os.ReadFile(name)
+	routes, err := fakeapi.ReadRoutes(what, name, dir, (*Route).resolve, Route.spec)
 	if err != nil {
-		return nil, fmt.Errorf("loading fake Cloudflare fixture: %w", err)
+		return nil, err
 	}
-	dec := json.NewDecoder(bytes.NewReader(data))
-	dec.DisallowUnknownFields()
-	f := &Fixture{Dir: dir}
-	if err := dec.Decode(&f.Routes); err != nil {
-		return nil, fmt.Errorf("loading fake Cloudflare fixture %s: %w", name, err)
-	}
-	for i := range f.Routes {
-		if err := f.Routes[i].resolve(dir); err != nil {
-			return nil, fmt.Errorf("loading fake Cloudflare fixture %s: route %d (%s): %w", name, i, f.Routes[i].Path, err)
-		}
-	}
+	f := &Fixture{Dir: dir, Routes: routes}
 	if err := f.Validate(); err != nil {
-		return nil, fmt.Errorf("loading fake Cloudflare fixture %s: %w", name, err)
+		return nil, fmt.Errorf("%s %s: %w", what, name, err)
 	}
 	return f, nil
 }
 
 // resolve reads the route's file.
 func (r *Route) resolve(dir string) error {
-	if r.File == "" {
-		return nil
-	}
-	if len(r.Result) > 0 {
-		return errors.New("give file or result, not both")
-	}
-	if !filepath.IsLocal(r.File) {
-		return fmt.Errorf("file %q must be a relative path inside the fixture directory", r.File)
-	}
-	body, err := os.ReadFile(filepath.Join(dir, r.File))
+	result, err := fakeapi.ReadBodyFile(dir, r.File, r.Result, "result")
 	if err != nil {
 		return err
 	}
-	r.Result = body
+	r.Result = result
 	return nil
 }
 
-// method is the route's method with the default applied.
-func (r Route) method() string {
-	if r.Method == "" {
-		return http.MethodGet
-	}
-	return strings.ToUpper(r.Method)
+func (r Route) spec() fakeapi.Spec {
+	return fakeapi.Spec{Method: r.Method, Path: r.Path, Query: r.Query, Status: r.Status}
 }
+
+// method is the route's method with the default applied.
+func (r Route) method() string { return r.spec().MethodOrGet() }
 
 // status is the route's status with the default applied.
-func (r Route) status() int {
-	if r.Status == 0 {
-		return http.StatusOK
-	}
-	return r.Status
-}
-
-// key identifies a route for duplicate detection.
-func (r Route) key() string {
-	q := make([]string, 0, len(r.Query))
-	for k, v := range r.Query {
-		q = append(q, k+"="+v)
-	}
-	slices.Sort(q)
-	return r.method() + " " + r.Path + "?" + strings.Join(q, "&")
-}
+func (r Route) status() int { return r.spec().StatusOrOK() }
 
 // Validate checks every route: an absolute path, a valid status, a result
 // that is JSON where the envelope needs one, no duplicates.
 func (f *Fixture) Validate() error {
-	seen := map[string]int{}
-	for i, r := range f.Routes {
-		ok := r.status() < 300
-		switch {
-		case !strings.HasPrefix(r.Path, "/"):
-			return fmt.Errorf("route %d: path %q must start with /", i, r.Path)
-		case strings.ContainsAny(r.Path, "?#"):
-			return fmt.Errorf("route %d: path %q must not carry a query; use \"query\"", i, r.Path)
-		case r.Status != 0 && (r.Status < 100 || r.Status > 599):
-			return fmt.Errorf("route %d (%s): status %d is not an HTTP status", i, r.Path, r.Status)
-		case r.Raw && len(r.Result) == 0:
-			return fmt.Errorf("route %d (%s): a raw route needs a file or result (the body)", i, r.Path)
-		case r.Raw && (r.Items != "" || len(r.Errors) > 0 || len(r.Messages) > 0):
-			return fmt.Errorf("route %d (%s): a raw route is served verbatim: items, errors and messages do not apply", i, r.Path)
-		case !r.Raw && ok && len(r.Result) == 0:
-			return fmt.Errorf("route %d (%s): a successful route needs a file or result", i, r.Path)
-		case !r.Raw && len(r.Result) > 0 && !json.Valid(r.Result):
-			return fmt.Errorf("route %d (%s): the result is not valid JSON (use \"raw\": true to serve a malformed body)", i, r.Path)
-		case !r.Raw && !ok && len(r.Result) > 0:
-			return fmt.Errorf("route %d (%s): a failure has no result; give errors", i, r.Path)
-		case ok && len(r.Errors) > 0:
-			return fmt.Errorf("route %d (%s): errors belong to a failure status (or a raw route)", i, r.Path)
-		case r.Items != "" && !ok:
-			return fmt.Errorf("route %d (%s): items applies to a successful route", i, r.Path)
-		case r.Unpaged && (r.Items != "" || r.Raw || !ok):
-			return fmt.Errorf("route %d (%s): unpaged applies to a successful enveloped route, without items (nothing is paginated)", i, r.Path)
+	return fakeapi.Validate(f.Routes, Route.spec, check)
+}
+
+// check applies the envelope's rules to route i.
+func check(i int, r Route) error {
+	ok := r.status() < 300
+	switch {
+	case r.Raw && len(r.Result) == 0:
+		return fmt.Errorf("route %d (%s): a raw route needs a file or result (the body)", i, r.Path)
+	case r.Raw && (r.Items != "" || len(r.Errors) > 0 || len(r.Messages) > 0):
+		return fmt.Errorf("route %d (%s): a raw route is served verbatim: items, errors and messages do not apply", i, r.Path)
+	case !r.Raw && ok && len(r.Result) == 0:
+		return fmt.Errorf("route %d (%s): a successful route needs a file or result", i, r.Path)
+	case !r.Raw && len(r.Result) > 0 && !json.Valid(r.Result):
+		return fmt.Errorf("route %d (%s): the result is not valid JSON (use \"raw\": true to serve a malformed body)", i, r.Path)
+	case !r.Raw && !ok && len(r.Result) > 0:
+		return fmt.Errorf("route %d (%s): a failure has no result; give errors", i, r.Path)
+	case ok && len(r.Errors) > 0:
+		return fmt.Errorf("route %d (%s): errors belong to a failure status (or a raw route)", i, r.Path)
+	case r.Items != "" && !ok:
+		return fmt.Errorf("route %d (%s): items applies to a successful route", i, r.Path)
+	case r.Unpaged && (r.Items != "" || r.Raw || !ok):
+		return fmt.Errorf("route %d (%s): unpaged applies to a successful enveloped route, without items (nothing is paginated)", i, r.Path)
+	}
+	if r.Items != "" {
+		var obj map[string]json.RawMessage
+		var arr []json.RawMessage
+		if json.Unmarshal(r.Result, &obj) != nil || json.Unmarshal(obj[r.Items], &arr) != nil || arr == nil {
+			return fmt.Errorf("route %d (%s): the result has no %q array to paginate", i, r.Path, r.Items)
 		}
-		if r.Items != "" {
-			var obj map[string]json.RawMessage
-			var arr []json.RawMessage
-			if json.Unmarshal(r.Result, &obj) != nil || json.Unmarshal(obj[r.Items], &arr) != nil || arr == nil {
-				return fmt.Errorf("route %d (%s): the result has no %q array to paginate", i, r.Path, r.Items)
-			}
-		}
-		for _, p := range []string{"page", "per_page"} {
-			if _, ok := r.Query[p]; ok {
-				return fmt.Errorf("route %d (%s): %s is the fake's own query parameter", i, r.Path, p)
-			}
-		}
-		if j, dup := seen[r.key()]; dup {
-			return fmt.Errorf("route %d (%s) duplicates route %d", i, r.Path, j)
-		}
-		seen[r.key()] = i
 	}
 	return nil
 }

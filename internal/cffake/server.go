@@ -2,17 +2,15 @@ package cffake
 
 import (
 	"bytes"
-	"crypto/subtle"
 	"encoding/json"
 	"fmt"
 	"log/slog"
 	"maps"
 	"net/http"
 	"net/url"
-	"slices"
-	"strconv"
 	"strings"
-	"sync"
+
+	"github.com/changeproof/changeproof/internal/fakeapi"
 )
 
 const (
@@ -39,15 +37,8 @@ const (
 // Server serves a Fixture. It is an http.Handler and safe for concurrent
 // use.
 type Server struct {
-	basePath   string
-	token      string
-	maxPerPage int
-	log        *slog.Logger
-	routes     map[string][]*compiled
-
-	mu     sync.Mutex
-	total  int
-	byPath map[string]int
+	core   fakeapi.Core
+	routes fakeapi.Routes[*compiled]
 }
 
 // compiled is a route ready to serve; items holds the elements of the array
@@ -67,36 +58,23 @@ type Option func(*Server)
 // refused (silently kept at the default): a base path makes absolute-URL
 // mistakes in clients fail.
 func WithBasePath(p string) Option {
-	return func(s *Server) {
-		p = "/" + strings.Trim(p, "/") + "/"
-		if p != "/" && p != "//" {
-			s.basePath = p
-		}
-	}
+	return func(s *Server) { s.core.SetBasePath(p) }
 }
 
 // WithToken requires "Authorization: Bearer TOKEN" on every request: no or a
 // malformed header gets 400 (6003 Invalid request headers), another token
 // 403 (9109 Invalid access token).
-func WithToken(tok string) Option { return func(s *Server) { s.token = tok } }
+func WithToken(tok string) Option { return func(s *Server) { s.core.Token = tok } }
 
 // WithMaxPerPage lowers the largest page served (default MaxPerPage), so
 // tests exercise pagination with few items.
 func WithMaxPerPage(n int) Option {
-	return func(s *Server) {
-		if n > 0 {
-			s.maxPerPage = n
-		}
-	}
+	return func(s *Server) { s.core.SetMaxPerPage(n) }
 }
 
 // WithLogger logs every request at debug level.
 func WithLogger(l *slog.Logger) Option {
-	return func(s *Server) {
-		if l != nil {
-			s.log = l
-		}
-	}
+	return func(s *Server) { s.core.SetLogger(l) }
 }
 
 // New builds a server for a fixture, which should have passed Validate (Load
@@ -104,11 +82,7 @@ func WithLogger(l *slog.Logger) Option {
 // query conditions wins, then the earliest.
 func New(f *Fixture, opts ...Option) *Server {
 	s := &Server{
-		basePath:   DefaultBasePath,
-		maxPerPage: MaxPerPage,
-		log:        slog.New(slog.DiscardHandler),
-		byPath:     map[string]int{},
-		routes:     map[string][]*compiled{},
+		core: fakeapi.Core{BasePath: DefaultBasePath, MaxPerPage: MaxPerPage, Log: slog.New(slog.DiscardHandler)},
 	}
 	for _, o := range opts {
 		o(s)
@@ -133,8 +107,7 @@ func New(f *Fixture, opts ...Option) *Server {
 				}
 			}
 		}
-		key := r.method() + " " + r.Path
-		s.routes[key] = append(s.routes[key], c)
+		s.routes.Add(r.spec(), c)
 	}
 	return s
 }
@@ -143,39 +116,24 @@ func New(f *Fixture, opts ...Option) *Server {
 // trailing slash as Cloudflare writes it: URL("http://127.0.0.1:8080") is
 // "http://127.0.0.1:8080/client/v4".
 func (s *Server) URL(root string) string {
-	return strings.TrimSuffix(root, "/") + strings.TrimSuffix(s.basePath, "/")
+	return strings.TrimSuffix(root, "/") + strings.TrimSuffix(s.core.BasePath, "/")
 }
 
 // Requests is the number of requests received.
-func (s *Server) Requests() int {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.total
-}
+func (s *Server) Requests() int { return s.core.Requests() }
 
 // RequestsByPath counts requests by API path (below the base path, without
 // the query); requests outside the base path are counted by their full path.
-func (s *Server) RequestsByPath() map[string]int {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return maps.Clone(s.byPath)
-}
+func (s *Server) RequestsByPath() map[string]int { return s.core.RequestsByPath() }
 
 // ServeHTTP answers one request.
 func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
-	apiPath, inBase := strings.CutPrefix(r.URL.Path, s.basePath)
-	if inBase {
-		apiPath = "/" + apiPath
-	}
-	s.mu.Lock()
-	s.total++
-	s.byPath[apiPath]++
-	seq := s.total
-	s.mu.Unlock()
+	apiPath, inBase := s.core.APIPath(r.URL.Path)
+	seq := s.core.Count(apiPath)
 	w.Header().Set("Content-Type", "application/json")
 	w.Header().Set("Cf-Ray", fmt.Sprintf("%016x-FAKE", seq))
 	status := s.respond(w, r, apiPath, inBase)
-	s.log.Debug("request", "method", r.Method, "path", r.URL.Path, "query", r.URL.RawQuery, "status", status)
+	s.core.Log.Debug("request", "method", r.Method, "path", r.URL.Path, "query", r.URL.RawQuery, "status", status)
 }
 
 func (s *Server) respond(w http.ResponseWriter, r *http.Request, apiPath string, inBase bool) int {
@@ -185,8 +143,8 @@ func (s *Server) respond(w http.ResponseWriter, r *http.Request, apiPath string,
 	if status, msg, ok := s.authorize(r); !ok {
 		return writeFailure(w, status, []Message{msg}, nil)
 	}
-	route := s.match(r.Method, apiPath, r.URL.Query())
-	if route == nil {
+	route, ok := s.routes.Match(r.Method, apiPath, r.URL.Query())
+	if !ok {
 		return writeFailure(w, http.StatusNotFound, []Message{{CodeNoRoute, "No route for that URI"}}, nil)
 	}
 	for k, v := range route.Headers {
@@ -226,36 +184,17 @@ func (s *Server) respond(w http.ResponseWriter, r *http.Request, apiPath string,
 
 // authorize checks the bearer token, if one is required.
 func (s *Server) authorize(r *http.Request) (int, Message, bool) {
-	if s.token == "" {
+	if s.core.Token == "" {
 		return 0, Message{}, true
 	}
-	scheme, tok, ok := strings.Cut(r.Header.Get("Authorization"), " ")
-	if !ok || !strings.EqualFold(scheme, "Bearer") || tok == "" {
+	tok, ok := fakeapi.Credentials(r, "Bearer")
+	if !ok || tok == "" {
 		return http.StatusBadRequest, Message{CodeBadHeaders, "Invalid request headers"}, false
 	}
-	if subtle.ConstantTimeCompare([]byte(tok), []byte(s.token)) != 1 {
+	if !s.core.TokenIs(tok) {
 		return http.StatusForbidden, Message{CodeInvalidToken, "Invalid access token"}, false
 	}
 	return 0, Message{}, true
-}
-
-// match finds the route for a request: same method and path, every query
-// condition met; the most specific wins.
-func (s *Server) match(method, apiPath string, q url.Values) *compiled {
-	var best *compiled
-	for _, c := range s.routes[method+" "+apiPath] {
-		ok := true
-		for k, v := range c.Query {
-			if !slices.Contains(q[k], v) {
-				ok = false
-				break
-			}
-		}
-		if ok && (best == nil || len(c.Query) > len(best.Query)) {
-			best = c
-		}
-	}
-	return best
 }
 
 // resultInfo is Cloudflare's pagination object.
@@ -270,21 +209,9 @@ type resultInfo struct {
 // paginate returns the requested page of the route's items as its result,
 // and the result_info.
 func (s *Server) paginate(q url.Values, c *compiled) ([]byte, []byte) {
-	perPage := min(intParam(q, "per_page", DefaultPerPage), s.maxPerPage)
-	page := intParam(q, "page", 1)
 	n := len(c.items)
-	start := min((page-1)*perPage, n)
-	end := min(start+perPage, n)
-	var arr bytes.Buffer
-	arr.WriteByte('[')
-	for i, it := range c.items[start:end] {
-		if i > 0 {
-			arr.WriteByte(',')
-		}
-		arr.Write(it)
-	}
-	arr.WriteByte(']')
-	result := arr.Bytes()
+	page, perPage, start, end := fakeapi.Page(q, DefaultPerPage, s.core.MaxPerPage, n)
+	result := fakeapi.JoinArray(c.items[start:end])
 	if c.Items != "" {
 		// Written by hand: json.Marshal would compact the items, which
 		// must stay byte for byte as in the fixture.
@@ -293,33 +220,11 @@ func (s *Server) paginate(q url.Values, c *compiled) ([]byte, []byte) {
 			obj = map[string]json.RawMessage{}
 		}
 		obj[c.Items] = result
-		keys := slices.Sorted(maps.Keys(obj))
-		var b bytes.Buffer
-		b.WriteByte('{')
-		for i, k := range keys {
-			if i > 0 {
-				b.WriteByte(',')
-			}
-			kb, _ := json.Marshal(k)
-			b.Write(kb)
-			b.WriteByte(':')
-			b.Write(obj[k])
-		}
-		b.WriteByte('}')
-		result = b.Bytes()
+		result = fakeapi.JoinObject(obj, ",", ":")
 	}
 	info, _ := json.Marshal(resultInfo{Page: page, PerPage: perPage, Count: end - start, TotalCount: n,
 		TotalPages: max(1, (n+perPage-1)/perPage)})
 	return result, info
-}
-
-// intParam reads a positive integer query parameter, or def.
-func intParam(q url.Values, name string, def int) int {
-	n, err := strconv.Atoi(q.Get(name))
-	if err != nil || n < 1 {
-		return def
-	}
-	return n
 }
 
 // defaultError is Cloudflare's usual error for a status.

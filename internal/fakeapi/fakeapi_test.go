@@ -7,10 +7,10 @@ import (
 	"io"
 	"net/http"
 	"os"
-	"path/filepath"
 	"strings"
 	"testing"
-	"time"
+
+	"github.com/changeproof/changeproof/internal/fakeapi/fakeapitest"
 )
 
 type stub struct{ n int }
@@ -62,51 +62,20 @@ func TestUsageErrors(t *testing.T) {
 func TestRunServesWritesURLAndStops(t *testing.T) {
 	var token string
 	c := command(t, &token)
-	urlFile := filepath.Join(t.TempDir(), "url")
-	ctx, cancel := context.WithCancel(context.Background())
-	done := make(chan int, 1)
-	var stderr bytes.Buffer
-	go func() {
-		done <- c.Run(ctx, []string{"--fixture", "x", "--url-file", urlFile, "--token-env", "T"}, &stderr, func(k string) string {
-			if k == "T" {
-				return "secret-123"
-			}
-			return ""
-		})
-	}()
-	var url string
-	for range 100 {
-		if b, err := os.ReadFile(urlFile); err == nil && len(b) > 0 {
-			url = string(b)
-			break
-		}
-		time.Sleep(20 * time.Millisecond)
+	p := fakeapitest.Start(t, c.Run, []string{"--fixture", "x", "--token-env", "T"}, map[string]string{"T": "secret-123"})
+	if !strings.HasPrefix(p.URL, "http://127.0.0.1:") || !strings.HasSuffix(p.URL, "/api/") {
+		t.Fatalf("URL file holds %q", p.URL)
 	}
-	if !strings.HasPrefix(url, "http://127.0.0.1:") || !strings.HasSuffix(url, "/api/") {
-		cancel()
-		t.Fatalf("URL file holds %q", url)
-	}
-	resp, err := http.Get(url)
+	resp, err := http.Get(p.URL)
 	if err != nil {
 		t.Fatal(err)
 	}
 	resp.Body.Close()
-	cancel()
-	select {
-	case code := <-done:
-		if code != 0 {
-			t.Fatalf("exit %d: %s", code, stderr.String())
-		}
-	case <-time.After(10 * time.Second):
-		t.Fatal("did not stop")
-	}
+	logs := p.Stop(t)
 	if token != "secret-123" {
 		t.Errorf("the token from --token-env was not passed on: %q", token)
 	}
-	if _, err := os.Stat(urlFile); !os.IsNotExist(err) {
-		t.Errorf("URL file left behind: %v", err)
-	}
-	if strings.Contains(stderr.String(), "secret-123") || !strings.Contains(stderr.String(), "requests=1") {
-		t.Errorf("log: %s", stderr.String())
+	if strings.Contains(logs, "secret-123") || !strings.Contains(logs, "requests=1") {
+		t.Errorf("log: %s", logs)
 	}
 }

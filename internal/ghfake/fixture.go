@@ -29,15 +29,12 @@
 package ghfake
 
 import (
-	"bytes"
 	"encoding/json"
-	"errors"
 	"fmt"
-	"net/http"
-	"os"
 	"path/filepath"
 	"slices"
-	"strings"
+
+	"github.com/changeproof/changeproof/internal/fakeapi"
 )
 
 // RoutesFile is the name of a fixture directory's route list.
@@ -78,62 +75,33 @@ type Fixture struct {
 // Load reads DIR/routes.json and the body files it names. Unknown keys,
 // duplicate routes and files outside DIR are errors.
 func Load(dir string) (*Fixture, error) {
-	data, err := os.ReadFile(filepath.Join(dir, RoutesFile))
+	const what = "loading fixture"
+	routes, err := fakeapi.ReadRoutes(what, filepath.Join(dir, RoutesFile), dir, (*Route).resolve, Route.spec)
 	if err != nil {
-		return nil, fmt.Errorf("loading fixture: %w", err)
+		return nil, err
 	}
-	dec := json.NewDecoder(bytes.NewReader(data))
-	dec.DisallowUnknownFields()
-	f := &Fixture{Dir: dir}
-	if err := dec.Decode(&f.Routes); err != nil {
-		return nil, fmt.Errorf("loading fixture %s: %w", filepath.Join(dir, RoutesFile), err)
-	}
-	for i := range f.Routes {
-		if err := f.Routes[i].resolve(dir); err != nil {
-			return nil, fmt.Errorf("loading fixture %s: route %d (%s): %w", filepath.Join(dir, RoutesFile), i, f.Routes[i].Path, err)
-		}
-	}
+	f := &Fixture{Dir: dir, Routes: routes}
 	extra, err := filepath.Glob(filepath.Join(dir, RoutesDir, "*.json"))
 	if err != nil {
-		return nil, fmt.Errorf("loading fixture %s: %w", dir, err)
+		return nil, fmt.Errorf("%s %s: %w", what, dir, err)
 	}
 	slices.Sort(extra)
 	for _, name := range extra {
-		data, err := os.ReadFile(name)
+		routes, err := fakeapi.ReadRoutes(what, name, dir, (*Route).resolve, Route.spec)
 		if err != nil {
-			return nil, fmt.Errorf("loading fixture: %w", err)
-		}
-		dec := json.NewDecoder(bytes.NewReader(data))
-		dec.DisallowUnknownFields()
-		var routes []Route
-		if err := dec.Decode(&routes); err != nil {
-			return nil, fmt.Errorf("loading fixture %s: %w", name, err)
-		}
-		for i := range routes {
-			if err := routes[i].resolve(dir); err != nil {
-				return nil, fmt.Errorf("loading fixture %s: route %d (%s): %w", name, i, routes[i].Path, err)
-			}
+			return nil, err
 		}
 		f.Routes = append(f.Routes, routes...)
 	}
 	if err := f.Validate(); err != nil {
-		return nil, fmt.Errorf("loading fixture %s: %w", dir, err)
+		return nil, fmt.Errorf("%s %s: %w", what, dir, err)
 	}
 	return f, nil
 }
 
-// resolve fills in defaults and reads the body file.
+// resolve reads the body file.
 func (r *Route) resolve(dir string) error {
-	if r.File == "" {
-		return nil
-	}
-	if len(r.Body) > 0 {
-		return errors.New("give file or body, not both")
-	}
-	if !filepath.IsLocal(r.File) {
-		return fmt.Errorf("file %q must be a relative path inside the fixture directory", r.File)
-	}
-	body, err := os.ReadFile(filepath.Join(dir, r.File))
+	body, err := fakeapi.ReadBodyFile(dir, r.File, r.Body, "body")
 	if err != nil {
 		return err
 	}
@@ -141,55 +109,18 @@ func (r *Route) resolve(dir string) error {
 	return nil
 }
 
-// method is the route's method with the default applied.
-func (r Route) method() string {
-	if r.Method == "" {
-		return http.MethodGet
-	}
-	return strings.ToUpper(r.Method)
+func (r Route) spec() fakeapi.Spec {
+	return fakeapi.Spec{Method: r.Method, Path: r.Path, Query: r.Query, Status: r.Status}
 }
+
+// method is the route's method with the default applied.
+func (r Route) method() string { return r.spec().MethodOrGet() }
 
 // status is the route's status with the default applied.
-func (r Route) status() int {
-	if r.Status == 0 {
-		return http.StatusOK
-	}
-	return r.Status
-}
-
-// key identifies a route for duplicate detection.
-func (r Route) key() string {
-	q := make([]string, 0, len(r.Query))
-	for k, v := range r.Query {
-		q = append(q, k+"="+v)
-	}
-	slices.Sort(q)
-	return r.method() + " " + r.Path + "?" + strings.Join(q, "&")
-}
+func (r Route) status() int { return r.spec().StatusOrOK() }
 
 // Validate checks every route: an absolute path, a valid status, no
 // duplicates.
 func (f *Fixture) Validate() error {
-	seen := map[string]int{}
-	for i, r := range f.Routes {
-		switch {
-		case !strings.HasPrefix(r.Path, "/"):
-			return fmt.Errorf("route %d: path %q must start with /", i, r.Path)
-		case strings.ContainsAny(r.Path, "?#"):
-			return fmt.Errorf("route %d: path %q must not carry a query; use \"query\"", i, r.Path)
-		case r.Status != 0 && (r.Status < 100 || r.Status > 599):
-			return fmt.Errorf("route %d (%s): status %d is not an HTTP status", i, r.Path, r.Status)
-		}
-		if _, ok := r.Query["page"]; ok {
-			return fmt.Errorf("route %d (%s): page is the fake's own query parameter", i, r.Path)
-		}
-		if _, ok := r.Query["per_page"]; ok {
-			return fmt.Errorf("route %d (%s): per_page is the fake's own query parameter", i, r.Path)
-		}
-		if j, dup := seen[r.key()]; dup {
-			return fmt.Errorf("route %d (%s) duplicates route %d", i, r.Path, j)
-		}
-		seen[r.key()] = i
-	}
-	return nil
+	return fakeapi.Validate(f.Routes, Route.spec, nil)
 }

@@ -15,6 +15,8 @@ import (
 	"sync"
 	"testing"
 	"time"
+
+	"github.com/changeproof/changeproof/internal/fakeapi/fakeapitest"
 )
 
 // serve starts s and returns the API base URL.
@@ -384,34 +386,17 @@ func TestSampleOrgLoads(t *testing.T) {
 
 func TestListenAndServe(t *testing.T) {
 	s := New(&Fixture{Routes: []Route{{Path: "/a", Body: json.RawMessage(`{"ok": true}`)}}})
-	ctx, cancel := context.WithCancel(context.Background())
-	urls := make(chan string, 1)
-	done := make(chan error, 1)
-	go func() {
-		done <- ListenAndServe(ctx, "127.0.0.1:0", s, func(u string) error { urls <- u; return nil })
-	}()
-	var base string
-	select {
-	case base = <-urls:
-	case err := <-done:
-		t.Fatalf("ListenAndServe: %v", err)
-	case <-time.After(10 * time.Second):
-		t.Fatal("no URL within 10s")
-	}
+	base, stop := fakeapitest.Listen(t, func(ctx context.Context, addr string, ready func(string) error) error {
+		return ListenAndServe(ctx, addr, s, ready)
+	})
 	if !strings.HasPrefix(base, "http://127.0.0.1:") || !strings.HasSuffix(base, "/api/v3/") {
 		t.Errorf("URL = %q", base)
 	}
 	if _, body := get(t, base+"a"); body != `{"ok": true}` {
 		t.Errorf("body = %s", body)
 	}
-	cancel()
-	select {
-	case err := <-done:
-		if err != nil {
-			t.Errorf("ListenAndServe after cancel = %v, want nil", err)
-		}
-	case <-time.After(10 * time.Second):
-		t.Fatal("ListenAndServe did not stop")
+	if err := stop(); err != nil {
+		t.Errorf("ListenAndServe after cancel = %v, want nil", err)
 	}
 
 	boom := errors.New("boom")

@@ -1,19 +1,18 @@
 package ghfake
 
 import (
-	"bytes"
-	"crypto/subtle"
 	"encoding/json"
 	"fmt"
 	"log/slog"
 	"maps"
 	"net/http"
 	"net/url"
-	"slices"
 	"strconv"
 	"strings"
 	"sync"
 	"time"
+
+	"github.com/changeproof/changeproof/internal/fakeapi"
 )
 
 const (
@@ -32,21 +31,14 @@ const (
 // Server serves a Fixture. It is an http.Handler and safe for concurrent
 // use.
 type Server struct {
-	basePath   string
-	token      string
-	maxPerPage int
-	rateLimit  int
-	log        *slog.Logger
-	now        func() time.Time
-	// routes are indexed by "METHOD path", in fixture order, so large
-	// (benchmark) fixtures match in constant time.
-	routes map[string][]*compiled
+	core      fakeapi.Core
+	rateLimit int
+	now       func() time.Time
+	routes    fakeapi.Routes[*compiled]
 
-	mu     sync.Mutex
-	total  int
-	byPath map[string]int
-	used   int       // requests in the current rate-limit window
-	reset  time.Time // end of the current rate-limit window
+	mu    sync.Mutex
+	used  int       // requests in the current rate-limit window
+	reset time.Time // end of the current rate-limit window
 }
 
 // compiled is a route ready to serve; items holds the elements of a JSON
@@ -71,26 +63,17 @@ type Option func(*Server)
 // refused (silently kept at the default): the point of a base path is that
 // absolute-URL mistakes in clients fail.
 func WithBasePath(p string) Option {
-	return func(s *Server) {
-		p = "/" + strings.Trim(p, "/") + "/"
-		if p != "/" && p != "//" {
-			s.basePath = p
-		}
-	}
+	return func(s *Server) { s.core.SetBasePath(p) }
 }
 
 // WithToken requires "Authorization: Bearer TOKEN" (or "token TOKEN") on
 // every request; anything else gets 401 Bad credentials.
-func WithToken(tok string) Option { return func(s *Server) { s.token = tok } }
+func WithToken(tok string) Option { return func(s *Server) { s.core.Token = tok } }
 
 // WithMaxPerPage lowers the largest page the fake serves (default
 // MaxPerPage), so tests exercise pagination with few items.
 func WithMaxPerPage(n int) Option {
-	return func(s *Server) {
-		if n > 0 {
-			s.maxPerPage = n
-		}
-	}
+	return func(s *Server) { s.core.SetMaxPerPage(n) }
 }
 
 // WithRateLimit sets X-RateLimit-Limit (default DefaultRateLimit).
@@ -104,11 +87,7 @@ func WithRateLimit(n int) Option {
 
 // WithLogger logs every request at debug level.
 func WithLogger(l *slog.Logger) Option {
-	return func(s *Server) {
-		if l != nil {
-			s.log = l
-		}
-	}
+	return func(s *Server) { s.core.SetLogger(l) }
 }
 
 // WithClock sets the clock behind X-RateLimit-Reset.
@@ -125,13 +104,9 @@ func WithClock(now func() time.Time) Option {
 // query conditions wins, then the earliest.
 func New(f *Fixture, opts ...Option) *Server {
 	s := &Server{
-		basePath:   DefaultBasePath,
-		maxPerPage: MaxPerPage,
-		rateLimit:  DefaultRateLimit,
-		log:        slog.New(slog.DiscardHandler),
-		now:        time.Now,
-		byPath:     map[string]int{},
-		routes:     map[string][]*compiled{},
+		core:      fakeapi.Core{BasePath: DefaultBasePath, MaxPerPage: MaxPerPage, Log: slog.New(slog.DiscardHandler)},
+		rateLimit: DefaultRateLimit,
+		now:       time.Now,
 	}
 	for _, o := range opts {
 		o(s)
@@ -152,37 +127,28 @@ func New(f *Fixture, opts ...Option) *Server {
 				}
 			}
 		}
-		key := r.method() + " " + r.Path
-		s.routes[key] = append(s.routes[key], c)
+		s.routes.Add(r.spec(), c)
 	}
 	return s
 }
 
 // BasePath is the path the API is mounted under, with slashes at both ends.
-func (s *Server) BasePath() string { return s.basePath }
+func (s *Server) BasePath() string { return s.core.BasePath }
 
 // URL is the API base URL for a server listening at root, e.g.
 // URL("http://127.0.0.1:8080") is "http://127.0.0.1:8080/api/v3/".
-func (s *Server) URL(root string) string { return strings.TrimSuffix(root, "/") + s.basePath }
+func (s *Server) URL(root string) string { return strings.TrimSuffix(root, "/") + s.core.BasePath }
 
 // Requests is the number of requests received.
-func (s *Server) Requests() int {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.total
-}
+func (s *Server) Requests() int { return s.core.Requests() }
 
 // RequestsByPath counts requests by API path (below the base path, without
 // the query); requests outside the base path are counted by their full path.
-func (s *Server) RequestsByPath() map[string]int {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return maps.Clone(s.byPath)
-}
+func (s *Server) RequestsByPath() map[string]int { return s.core.RequestsByPath() }
 
 // ServeHTTP answers one request.
 func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
-	apiPath, inBase := s.apiPath(r.URL.Path)
+	apiPath, inBase := s.core.APIPath(r.URL.Path)
 	rl := s.record(apiPath)
 	h := w.Header()
 	h.Set("Content-Type", "application/json; charset=utf-8")
@@ -195,7 +161,7 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	h.Set("X-RateLimit-Resource", "core")
 
 	status := s.respond(w, r, apiPath, inBase)
-	s.log.Debug("request", "method", r.Method, "path", r.URL.Path, "query", r.URL.RawQuery, "status", status)
+	s.core.Log.Debug("request", "method", r.Method, "path", r.URL.Path, "query", r.URL.RawQuery, "status", status)
 }
 
 // respond writes the response and returns its status.
@@ -206,8 +172,8 @@ func (s *Server) respond(w http.ResponseWriter, r *http.Request, apiPath string,
 	if !s.authorized(r) {
 		return writeMessage(w, http.StatusUnauthorized, "Bad credentials")
 	}
-	route := s.match(r.Method, apiPath, r.URL.Query())
-	if route == nil {
+	route, ok := s.routes.Match(r.Method, apiPath, r.URL.Query())
+	if !ok {
 		return writeMessage(w, http.StatusNotFound, "Not Found")
 	}
 	for k, v := range route.Headers {
@@ -217,18 +183,10 @@ func (s *Server) respond(w http.ResponseWriter, r *http.Request, apiPath string,
 	if route.items != nil {
 		body = s.paginate(w, r, route)
 	}
-	w.WriteHeader(route.status())
+	status := route.status()
+	w.WriteHeader(status)
 	_, _ = w.Write(body)
-	return route.status()
-}
-
-// apiPath strips the base path; ok is false for a path outside it.
-func (s *Server) apiPath(p string) (string, bool) {
-	rest, ok := strings.CutPrefix(p, s.basePath)
-	if !ok {
-		return p, false
-	}
-	return "/" + rest, true
+	return status
 }
 
 // rateState is the rate-limit window as seen by one request.
@@ -243,52 +201,23 @@ type rateState struct {
 // X-RateLimit-Remaining: 0.
 func (s *Server) record(apiPath string) rateState {
 	now := s.now()
+	seq := s.core.Count(apiPath)
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	s.total++
-	s.byPath[apiPath]++
 	if s.reset.IsZero() || !now.Before(s.reset) || s.used >= s.rateLimit-1 {
 		s.used = 0
 		s.reset = now.Add(time.Hour).Truncate(time.Second)
 	}
 	s.used++
-	return rateState{seq: s.total, limit: s.rateLimit, used: s.used, reset: s.reset}
+	return rateState{seq: seq, limit: s.rateLimit, used: s.used, reset: s.reset}
 }
 
 func (s *Server) authorized(r *http.Request) bool {
-	if s.token == "" {
+	if s.core.Token == "" {
 		return true
 	}
-	auth := r.Header.Get("Authorization")
-	scheme, tok, ok := strings.Cut(auth, " ")
-	if !ok || (!strings.EqualFold(scheme, "Bearer") && !strings.EqualFold(scheme, "token")) {
-		return false
-	}
-	return subtle.ConstantTimeCompare([]byte(tok), []byte(s.token)) == 1
-}
-
-// match finds the route for a request: same method and path, every query
-// condition met; the most specific wins.
-func (s *Server) match(method, apiPath string, q url.Values) *compiled {
-	var best *compiled
-	for _, c := range s.routes[method+" "+apiPath] {
-		if !queryMatches(c.Query, q) {
-			continue
-		}
-		if best == nil || len(c.Query) > len(best.Query) {
-			best = c
-		}
-	}
-	return best
-}
-
-func queryMatches(want map[string]string, q url.Values) bool {
-	for k, v := range want {
-		if !slices.Contains(q[k], v) {
-			return false
-		}
-	}
-	return true
+	tok, ok := fakeapi.Credentials(r, "Bearer", "token")
+	return ok && s.core.TokenIs(tok)
 }
 
 // paginate returns the requested page of the route's items and sets the
@@ -297,61 +226,22 @@ func queryMatches(want map[string]string, q url.Values) bool {
 // is re-encoded around the page of its listing.
 func (s *Server) paginate(w http.ResponseWriter, r *http.Request, route *compiled) []byte {
 	items := route.items
-	q := r.URL.Query()
-	perPage := intParam(q, "per_page", DefaultPerPage)
-	perPage = min(perPage, s.maxPerPage)
-	page := intParam(q, "page", 1)
+	page, perPage, start, end := fakeapi.Page(r.URL.Query(), DefaultPerPage, s.core.MaxPerPage, len(items))
 	last := max(1, (len(items)+perPage-1)/perPage)
 	if route.object != nil && last == 1 && page == 1 {
 		return []byte(route.Body)
 	}
-
-	start := min((page-1)*perPage, len(items))
-	end := min(start+perPage, len(items))
-	var buf bytes.Buffer
-	buf.WriteByte('[')
-	for i, it := range items[start:end] {
-		if i > 0 {
-			buf.WriteByte(',')
-		}
-		buf.Write(it)
-	}
-	buf.WriteByte(']')
-
+	arr := fakeapi.JoinArray(items[start:end])
 	if link := linkHeader(r, page, last); link != "" {
 		w.Header().Set("Link", link)
 	}
 	if route.object == nil {
-		return buf.Bytes()
+		return arr
 	}
 	// The object again, keys sorted, each value byte for byte.
-	keys := slices.Sorted(maps.Keys(route.object))
-	var out bytes.Buffer
-	out.WriteByte('{')
-	for i, k := range keys {
-		if i > 0 {
-			out.WriteString(", ")
-		}
-		name, _ := json.Marshal(k)
-		out.Write(name)
-		out.WriteString(": ")
-		if k == route.key {
-			out.Write(buf.Bytes())
-		} else {
-			out.Write(route.object[k])
-		}
-	}
-	out.WriteByte('}')
-	return out.Bytes()
-}
-
-// intParam reads a positive integer query parameter, or def.
-func intParam(q url.Values, name string, def int) int {
-	n, err := strconv.Atoi(q.Get(name))
-	if err != nil || n < 1 {
-		return def
-	}
-	return n
+	obj := maps.Clone(route.object)
+	obj[route.key] = arr
+	return fakeapi.JoinObject(obj, ", ", ": ")
 }
 
 // linkHeader builds an RFC 5988 Link header for page of last.

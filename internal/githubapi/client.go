@@ -15,19 +15,15 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
-	"math"
-	"net"
 	"net/http"
 	"net/url"
 	"strconv"
 	"strings"
-	"sync"
-	"sync/atomic"
 	"time"
 
 	"github.com/google/go-github/v62/github"
-	"github.com/hashicorp/go-retryablehttp"
 
+	"github.com/changeproof/changeproof/internal/httpx"
 	"github.com/changeproof/changeproof/internal/secret"
 )
 
@@ -68,96 +64,13 @@ type Client struct {
 	Stats *Stats
 }
 
-// Stats counts what the client sent. Safe for concurrent use.
-type Stats struct {
-	requests   atomic.Int64
-	retries    atomic.Int64
-	waitNanos  atomic.Int64
-	mu         sync.Mutex
-	byEndpoint map[string]int64
-}
-
-// Requests is the number of HTTP requests sent, retries included.
-func (s *Stats) Requests() int64 { return s.requests.Load() }
-
-// Retries is the number of requests that were retries.
-func (s *Stats) Retries() int64 { return s.retries.Load() }
-
-// Waited is the total time spent waiting before retries.
-func (s *Stats) Waited() time.Duration { return time.Duration(s.waitNanos.Load()) }
-
-// ByEndpoint returns request counts keyed by "METHOD /path" (query removed).
-func (s *Stats) ByEndpoint() map[string]int64 {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	out := make(map[string]int64, len(s.byEndpoint))
-	for k, v := range s.byEndpoint {
-		out[k] = v
-	}
-	return out
-}
-
-func (s *Stats) count(r *http.Request) {
-	s.requests.Add(1)
-	s.mu.Lock()
-	if s.byEndpoint == nil {
-		s.byEndpoint = map[string]int64{}
-	}
-	s.byEndpoint[r.Method+" "+r.URL.Path]++
-	s.mu.Unlock()
-}
-
-type countingTransport struct {
-	next  http.RoundTripper
-	stats *Stats
-}
-
-func (t *countingTransport) RoundTrip(r *http.Request) (*http.Response, error) {
-	t.stats.count(r)
-	return t.next.RoundTrip(r)
-}
+// Stats counts what the client sent (keyed by full path). Safe for
+// concurrent use.
+type Stats = httpx.Stats
 
 // ParseBaseURL validates an API root URL. Plain http is accepted only for
 // loopback hosts, so a token is never sent in clear over a network.
-func ParseBaseURL(s string) (*url.URL, error) {
-	u, err := url.Parse(s)
-	if err != nil || u.Host == "" || (u.Scheme != "https" && u.Scheme != "http") {
-		return nil, fmt.Errorf("%q is not an http(s) URL", withoutUserInfo(s, u, err))
-	}
-	if u.User != nil {
-		return nil, fmt.Errorf("API URL must not carry credentials")
-	}
-	if u.Scheme == "http" && !isLoopback(u.Hostname()) {
-		return nil, fmt.Errorf("%q: plain http is allowed only for loopback hosts; use https", u.Redacted())
-	}
-	if !strings.HasSuffix(u.Path, "/") {
-		u.Path += "/"
-	}
-	u.RawQuery, u.Fragment = "", ""
-	return u, nil
-}
-
-// withoutUserInfo is s for an error message, without the credentials it may
-// carry (a URL that does not parse is not shown if it may hold any).
-func withoutUserInfo(s string, u *url.URL, parseErr error) string {
-	if parseErr != nil {
-		if strings.Contains(s, "@") {
-			return "(URL not shown: it may carry credentials)"
-		}
-		return s
-	}
-	c := *u
-	c.User = nil
-	return c.String()
-}
-
-func isLoopback(host string) bool {
-	if host == "localhost" {
-		return true
-	}
-	ip := net.ParseIP(host)
-	return ip != nil && ip.IsLoopback()
-}
+func ParseBaseURL(s string) (*url.URL, error) { return httpx.ParseBaseURL(s) }
 
 // New builds a client.
 func New(opts Options) (*Client, error) {
@@ -175,43 +88,22 @@ func New(opts Options) (*Client, error) {
 	if opts.Now == nil {
 		opts.Now = time.Now
 	}
-	if opts.RetryMax == 0 {
-		opts.RetryMax = 4
-	}
-	if opts.RetryWaitMin == 0 {
-		opts.RetryWaitMin = 500 * time.Millisecond
-	}
-	if opts.RetryWaitMax == 0 {
-		opts.RetryWaitMax = 30 * time.Second
-	}
 	if opts.MaxRateLimitWait == 0 {
 		opts.MaxRateLimitWait = 15 * time.Minute
 	}
-	if opts.RequestTimeout == 0 {
-		opts.RequestTimeout = 60 * time.Second
-	}
-	if opts.Transport == nil {
-		opts.Transport = http.DefaultTransport
-	}
 	stats := &Stats{}
 	p := &policy{opts: opts, stats: stats}
-	rc := retryablehttp.NewClient()
-	rc.HTTPClient = &http.Client{
-		Transport:     &countingTransport{next: opts.Transport, stats: stats},
-		Timeout:       opts.RequestTimeout,
-		CheckRedirect: sameOrigin(u),
-	}
-	rc.Logger = opts.Logger
-	rc.RetryMax = opts.RetryMax
-	rc.RetryWaitMin = opts.RetryWaitMin
-	rc.RetryWaitMax = opts.RetryWaitMax
-	rc.CheckRetry = p.checkRetry
-	rc.Backoff = p.backoff
-	// Hand the last response to go-github so its error names the status and
+	// The last response goes to go-github, so its error names the status and
 	// GitHub's message.
-	rc.ErrorHandler = retryablehttp.PassthroughErrorHandler
-	std := rc.StandardClient()
-	std.CheckRedirect = sameOrigin(u)
+	std := httpx.NewClient(httpx.Options{
+		Base:           u,
+		Transport:      opts.Transport,
+		RequestTimeout: opts.RequestTimeout,
+		RetryMax:       opts.RetryMax,
+		RetryWaitMin:   opts.RetryWaitMin,
+		RetryWaitMax:   opts.RetryWaitMax,
+		Retry:          p.retry(),
+	})
 	gh := github.NewClient(std)
 	if !opts.Token.IsZero() {
 		gh = gh.WithAuthToken(opts.Token.Reveal())
@@ -221,9 +113,26 @@ func New(opts Options) (*Client, error) {
 	return &Client{Client: gh, Stats: stats}, nil
 }
 
+// policy is GitHub's reading of rate limits, over the shared retry policy.
 type policy struct {
 	opts  Options
 	stats *Stats
+}
+
+func (p *policy) retry() *httpx.Retry {
+	return &httpx.Retry{
+		Service:          "GitHub",
+		RateLimit:        p.rateLimit,
+		MaxRateLimitWait: p.opts.MaxRateLimitWait,
+		Logger:           p.opts.Logger,
+		Stats:            p.stats,
+	}
+}
+
+func (p *policy) rateLimit(resp *http.Response) httpx.RateLimit {
+	wait, limited := p.rateLimitWait(resp)
+	// A zero wait says nothing: back off exponentially.
+	return httpx.RateLimit{Limited: limited, Wait: wait, Said: wait != 0}
 }
 
 // rateLimitWait returns how long a rate-limited response asks us to wait, and
@@ -232,13 +141,8 @@ func (p *policy) rateLimitWait(resp *http.Response) (time.Duration, bool) {
 	if resp == nil || (resp.StatusCode != http.StatusForbidden && resp.StatusCode != http.StatusTooManyRequests) {
 		return 0, false
 	}
-	if ra := resp.Header.Get("Retry-After"); ra != "" {
-		if secs, err := strconv.Atoi(strings.TrimSpace(ra)); err == nil && secs >= 0 {
-			return time.Duration(secs) * time.Second, true
-		}
-		if t, err := http.ParseTime(ra); err == nil {
-			return max(t.Sub(p.opts.Now()), 0), true
-		}
+	if wait, ok := httpx.RetryAfter(resp.Header, p.opts.Now); ok {
+		return wait, true
 	}
 	if resp.Header.Get("X-RateLimit-Remaining") == "0" {
 		if reset, err := strconv.ParseInt(resp.Header.Get("X-RateLimit-Reset"), 10, 64); err == nil {
@@ -278,39 +182,11 @@ func isSecondaryLimit(resp *http.Response) bool {
 }
 
 func (p *policy) checkRetry(ctx context.Context, resp *http.Response, err error) (bool, error) {
-	if ctx.Err() != nil {
-		return false, ctx.Err()
-	}
-	if err != nil {
-		if errors.Is(err, errCrossOrigin) {
-			return false, err
-		}
-		return retryablehttp.DefaultRetryPolicy(ctx, resp, err)
-	}
-	if wait, limited := p.rateLimitWait(resp); limited {
-		if wait > p.opts.MaxRateLimitWait {
-			p.opts.Logger.Warn("rate limited for longer than allowed; giving up", "wait", wait, "max", p.opts.MaxRateLimitWait)
-			return false, nil
-		}
-		return true, nil
-	}
-	if resp.StatusCode >= 500 && resp.StatusCode != http.StatusNotImplemented {
-		return true, nil
-	}
-	return false, nil
+	return p.retry().CheckRetry(ctx, resp, err)
 }
 
 func (p *policy) backoff(minWait, maxWait time.Duration, attempt int, resp *http.Response) time.Duration {
-	wait, limited := p.rateLimitWait(resp)
-	if !limited || wait == 0 {
-		wait = time.Duration(math.Min(float64(maxWait), math.Pow(2, float64(attempt))*float64(minWait)))
-	}
-	p.stats.retries.Add(1)
-	p.stats.waitNanos.Add(int64(wait))
-	if limited {
-		p.opts.Logger.Info("GitHub rate limit: waiting", "wait", wait)
-	}
-	return wait
+	return p.retry().Backoff(minWait, maxWait, attempt, resp)
 }
 
 // HTTPStatus returns the HTTP status of a go-github error, or 0.
@@ -345,21 +221,4 @@ func Message(err error) string {
 		return ab.Message
 	}
 	return ""
-}
-
-var errCrossOrigin = errors.New("refusing a redirect to another origin")
-
-// sameOrigin refuses redirects away from the API's scheme, host and port, so
-// the token (which Go's client keeps on same-host redirects, whatever the
-// scheme) is never sent in clear or to another service.
-func sameOrigin(base *url.URL) func(*http.Request, []*http.Request) error {
-	return func(req *http.Request, via []*http.Request) error {
-		if len(via) >= 10 {
-			return errors.New("stopped after 10 redirects")
-		}
-		if req.URL.Scheme != base.Scheme || req.URL.Host != base.Host {
-			return fmt.Errorf("%w: from %s to %s://%s", errCrossOrigin, base.Host, req.URL.Scheme, req.URL.Host)
-		}
-		return nil
-	}
 }

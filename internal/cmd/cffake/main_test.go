@@ -1,59 +1,23 @@
 package main
 
 import (
-	"bytes"
-	"context"
 	"encoding/json"
 	"io"
 	"net/http"
-	"os"
-	"path/filepath"
 	"strings"
-	"sync"
 	"testing"
-	"time"
+
+	"github.com/changeproof/changeproof/internal/fakeapi/fakeapitest"
 )
-
-// syncBuffer is a bytes.Buffer safe for the server's log writes.
-type syncBuffer struct {
-	mu  sync.Mutex
-	buf bytes.Buffer
-}
-
-func (b *syncBuffer) Write(p []byte) (int, error) {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.Write(p)
-}
-
-func (b *syncBuffer) String() string {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.String()
-}
 
 const sampleAccount = "../../../testdata/cloudflare/sample-account"
 
 func TestServesSampleAccountAndStops(t *testing.T) {
-	urlFile := filepath.Join(t.TempDir(), "cffake.url")
-	ctx, cancel := context.WithCancel(context.Background())
-	defer cancel()
-	var stderr syncBuffer
-	env := map[string]string{"FAKE_CF_TOKEN": "cf-tok-123"}
-	code := make(chan int, 1)
-	go func() {
-		code <- run(ctx, []string{"--fixture", sampleAccount, "--url-file", urlFile, "--token-env", "FAKE_CF_TOKEN", "--log-level", "debug"},
-			&stderr, func(k string) string { return env[k] })
-	}()
-	var base string
-	for deadline := time.Now().Add(10 * time.Second); time.Now().Before(deadline); time.Sleep(10 * time.Millisecond) {
-		if b, err := os.ReadFile(urlFile); err == nil && len(b) > 0 {
-			base = string(b)
-			break
-		}
-	}
+	p := fakeapitest.Start(t, run, []string{"--fixture", sampleAccount, "--token-env", "FAKE_CF_TOKEN", "--log-level", "debug"},
+		map[string]string{"FAKE_CF_TOKEN": "cf-tok-123"})
+	base := p.URL
 	if !strings.HasPrefix(base, "http://127.0.0.1:") || !strings.HasSuffix(base, "/client/v4") {
-		t.Fatalf("URL file holds %q; stderr:\n%s", base, stderr.String())
+		t.Fatalf("URL file holds %q; stderr:\n%s", base, p.Logs())
 	}
 	get := func(token string, path ...string) (int, []byte) {
 		p := "/accounts/0123456789abcdef0123456789abcdef/pages/projects/web"
@@ -71,13 +35,13 @@ func TestServesSampleAccountAndStops(t *testing.T) {
 		return resp.StatusCode, b
 	}
 	status, body := get("cf-tok-123")
-	var env2 struct {
+	var env struct {
 		Success bool `json:"success"`
 		Result  struct {
 			Name string `json:"name"`
 		} `json:"result"`
 	}
-	if err := json.Unmarshal(body, &env2); status != 200 || err != nil || !env2.Success || env2.Result.Name != "web" {
+	if err := json.Unmarshal(body, &env); status != 200 || err != nil || !env.Success || env.Result.Name != "web" {
 		t.Errorf("GET project = %d %.200s", status, body)
 	}
 	// A Worker's deployments are not paginated, in the sample account as at
@@ -95,32 +59,11 @@ func TestServesSampleAccountAndStops(t *testing.T) {
 	if status, _ := get("wrong"); status != http.StatusForbidden {
 		t.Errorf("a wrong token got %d", status)
 	}
-	cancel()
-	select {
-	case c := <-code:
-		if c != 0 {
-			t.Errorf("exit code %d; stderr:\n%s", c, stderr.String())
-		}
-	case <-time.After(10 * time.Second):
-		t.Fatal("cffake did not stop")
-	}
-	if _, err := os.Stat(urlFile); !os.IsNotExist(err) {
-		t.Errorf("URL file left behind: %v", err)
-	}
-	logs := stderr.String()
-	if !strings.Contains(logs, "path=/client/v4/accounts/") || !strings.Contains(logs, "level=DEBUG") {
-		t.Errorf("requests are not logged at debug:\n%s", logs)
-	}
-	if strings.Contains(logs, "cf-tok-123") {
-		t.Error("the token appears in the log")
-	}
+	fakeapitest.CheckLog(t, p.Stop(t), "/client/v4/accounts/", "cf-tok-123")
 }
 
 // The command line itself is tested in internal/fakeapi; this checks the
 // fixture is this fake's own.
 func TestMissingFixture(t *testing.T) {
-	var stderr bytes.Buffer
-	if c := run(context.Background(), []string{"--fixture", t.TempDir()}, &stderr, os.Getenv); c != 1 || !strings.Contains(stderr.String(), "routes.json") {
-		t.Errorf("missing fixture: %d %q", c, stderr.String())
-	}
+	fakeapitest.MissingFixture(t, run, "routes.json")
 }
