@@ -252,3 +252,23 @@ func TestOutageSpoolsThenFlushes(t *testing.T) {
 		t.Fatalf("verify after the next run: exit %d: %s %s", r.code, r.stdout, r.stderr)
 	}
 }
+
+// A credential typed into a store URL is never repeated, whichever command
+// and however the URL is wrong.
+func TestStoreURLCredentialsAreNeverPrinted(t *testing.T) {
+	const secret = "SUPERSECRETvalue42"
+	for _, args := range [][]string{
+		{"storage", "check", "--store", "s3://AKIAKEY:" + secret + "@bucket/prefix"},
+		{"storage", "check", "--store", "r2://AKIAKEY:" + secret + "/x@0123456789abcdef0123456789abcdef/evidence"},
+		{"storage", "lock", "--store", "s3://AKIAKEY:" + secret + "@bucket/prefix"},
+		{"flush", "--store", "file://AKIAKEY:" + secret + "@dir", "--spool", t.TempDir()},
+		{"flush", "--store", "gs://AKIAKEY:" + secret + "@bucket", "--spool", t.TempDir()},
+		{"verify", "gs://AKIAKEY:" + secret + "@bucket", "--pubkey", "x.pub"},
+		{"collect", "branch-protection", "--org", "acme", "--key", "x.key", "--store", "s3://AKIAKEY:" + secret + "@bucket"},
+	} {
+		r := run(t, args...)
+		if r.code == 0 || strings.Contains(r.stdout+r.stderr, secret) {
+			t.Errorf("%v: exit %d, output %q %q", args, r.code, r.stdout, r.stderr)
+		}
+	}
+}

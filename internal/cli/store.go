@@ -96,10 +96,10 @@ func (app *App) openWritable(ctx context.Context, url string, f *storeFlags, cfg
 	}
 	if strings.HasPrefix(url, s3store.SchemeR2+"://") && !opts.AllowUnlocked {
 		if opts.Cloudflare, err = cf(); err != nil {
-			return nil, nil, fmt.Errorf("store %s: reading its bucket lock rules: %w", url, err)
+			return nil, nil, fmt.Errorf("store %s: reading its bucket lock rules: %w", redact(url), err)
 		}
 	}
-	store, err := app.Stores.Open(ctx, url, opts)
+	store, err := app.openStore(ctx, url, opts)
 	if err != nil {
 		return nil, nil, err
 	}
@@ -134,7 +134,7 @@ func (app *App) openWritable(ctx context.Context, url string, f *storeFlags, cfg
 	default:
 		// Conflicts or a refusal: collecting on top would link the chain
 		// past evidence the store does not hold.
-		return nil, nil, fmt.Errorf("the spool %s holds evidence that could not be uploaded to %s: %w; resolve it (see `changeproof flush --help`) before collecting", sp.Dir(), url, err)
+		return nil, nil, fmt.Errorf("the spool %s holds evidence that could not be uploaded to %s: %w; resolve it (see `changeproof flush --help`) before collecting", sp.Dir(), redact(url), err)
 	}
 	return sp, sp, nil
 }
@@ -175,7 +175,7 @@ Exit 0 when the spool is empty afterwards, 2 otherwise.`,
 				return fail(ExitError, errors.New("--store is required: the s3:// or r2:// store the spool belongs to"))
 			}
 			if !isNetworkStore(url) {
-				return fail(ExitError, fmt.Errorf("--store %s: only s3:// and r2:// stores have a spool", url))
+				return fail(ExitError, fmt.Errorf("--store %s: only s3:// and r2:// stores have a spool", redact(url)))
 			}
 			f.allowUnlocked = f.allowUnlocked || cfg.Storage.AllowUnlocked
 			_, sp, err := app.openWritable(cmd.Context(), url, &f, cfg, false, func() (s3store.R2Locks, error) { return app.cloudflareLocks(cfg, cloudflareAPIURL) })
@@ -262,10 +262,10 @@ Exit 0 when collect could write there, 2 when it would refuse.`,
 			}
 			if strings.HasPrefix(url, s3store.SchemeR2+"://") && !opts.AllowUnlocked {
 				if opts.Cloudflare, err = app.cloudflareLocks(cfg, cloudflareAPIURL); err != nil {
-					return fail(ExitError, fmt.Errorf("store %s: reading its bucket lock rules: %w", url, err))
+					return fail(ExitError, fmt.Errorf("store %s: reading its bucket lock rules: %w", redact(url), err))
 				}
 			}
-			st, err := app.Stores.Open(cmd.Context(), url, opts)
+			st, err := app.openStore(cmd.Context(), url, opts)
 			if err != nil {
 				return fail(ExitError, err)
 			}
@@ -332,7 +332,7 @@ cloudflare.token_env names) needs "Workers R2 Storage: Edit".`,
 			}
 			url := orDefault(store, cfg.Store)
 			if !strings.HasPrefix(url, s3store.SchemeR2+"://") {
-				return fail(ExitError, fmt.Errorf("--store %q: storage lock sets up r2:// stores; S3 buckets get Object Lock when created (aws s3api create-bucket --object-lock-enabled-for-bucket)", url))
+				return fail(ExitError, fmt.Errorf("--store %q: storage lock sets up r2:// stores; S3 buckets get Object Lock when created (aws s3api create-bucket --object-lock-enabled-for-bucket)", redact(url)))
 			}
 			loc, err := s3store.ParseURL(url)
 			if err != nil {
@@ -398,4 +398,36 @@ func (app *App) cloudflareLocks(cfg *config.Config, apiURL string) (s3store.R2Lo
 		return nil, fmt.Errorf("no Cloudflare API token: set %s (it needs \"Workers R2 Storage\" read, or edit for storage lock)", orDefault(cfg.Cloudflare.TokenEnv, cfapi.TokenEnv))
 	}
 	return c, nil
+}
+
+// openStore opens a store; its error never repeats a credential the URL
+// may carry.
+func (app *App) openStore(ctx context.Context, url string, opts storage.Options) (storage.Store, error) {
+	st, err := app.Stores.Open(ctx, url, opts)
+	if err != nil {
+		if r := redact(url); r != url {
+			return nil, errors.New(strings.ReplaceAll(err.Error(), url, r))
+		}
+		return nil, err
+	}
+	return st, nil
+}
+
+// redact hides what may be a credential in a store URL a user typed:
+// everything between "://" and the last "@" before the query. No valid
+// store URL has an "@" there (buckets and prefixes cannot hold one).
+func redact(url string) string {
+	i := strings.Index(url, "://")
+	if i < 0 {
+		return url
+	}
+	rest := url[i+3:]
+	if q := strings.IndexAny(rest, "?#"); q >= 0 {
+		rest = rest[:q]
+	}
+	at := strings.LastIndex(rest, "@")
+	if at < 0 {
+		return url
+	}
+	return url[:i+3] + "[redacted]@" + url[i+3+at+1:]
 }

@@ -100,7 +100,7 @@ Each bad file is named with the reason. Exit 0 when everything verifies,
 func (app *App) openForVerify(cmd *cobra.Command, path string) (storage.Store, ledger.VerifyOptions, error) {
 	if strings.Contains(path, "://") && !strings.HasPrefix(path, "file://") {
 		// Verification only reads: the lock checks are for writers.
-		st, err := app.Stores.Open(cmd.Context(), path, storage.Options{ReadOnly: true})
+		st, err := app.openStore(cmd.Context(), path, storage.Options{ReadOnly: true})
 		return st, ledger.VerifyOptions{}, err
 	}
 	local := strings.TrimPrefix(path, "file://")
