@@ -121,6 +121,11 @@ func requestLine(path string, query url.Values) string {
 // received. Errors (*Error) name the request, the HTTP status and
 // Cloudflare's error codes and messages, never the token.
 func (c *Client) Get(ctx context.Context, path string, query url.Values) (Call, error) {
+	return c.get(ctx, path, query, nil)
+}
+
+// get is Get with extra request headers.
+func (c *Client) get(ctx context.Context, path string, query url.Values, headers http.Header) (Call, error) {
 	call := Call{Request: requestLine(path, query)}
 	if !c.HasToken() {
 		call.Message = ErrNoToken.Error()
@@ -131,7 +136,7 @@ func (c *Client) Get(ctx context.Context, path string, query url.Values) (Call, 
 		endpoint += "?" + q
 	}
 	rec := &recorder{}
-	raw, err := c.api.Raw(context.WithValue(ctx, recorderKey{}, rec), http.MethodGet, endpoint, nil, nil)
+	raw, err := c.api.Raw(context.WithValue(ctx, recorderKey{}, rec), http.MethodGet, endpoint, nil, headers)
 	status, body := rec.get()
 	call.HTTPStatus = status
 	if err != nil {

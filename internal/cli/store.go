@@ -397,7 +397,15 @@ func (app *App) cloudflareLocks(cfg *config.Config, apiURL string) (s3store.R2Lo
 	if !c.HasToken() {
 		return nil, fmt.Errorf("no Cloudflare API token: set %s (it needs \"Workers R2 Storage\" read, or edit for storage lock)", orDefault(cfg.Cloudflare.TokenEnv, cfapi.TokenEnv))
 	}
-	return c, nil
+	return r2Locks{c.R2Locks()}, nil
+}
+
+// r2Locks gives cfapi's lock-rule reader the store's interface, with
+// jurisdictions (s3store.R2JurisdictionLocks).
+type r2Locks struct{ cfapi.R2Locks }
+
+func (l r2Locks) InJurisdiction(j string) s3store.R2Locks {
+	return r2Locks{l.R2Locks.InJurisdiction(j)}
 }
 
 // openStore opens a store; its error never repeats a credential the URL
