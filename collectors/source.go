@@ -85,3 +85,15 @@ func WithheldReason(call githubapi.Call, perm string) string {
 	}
 	return fmt.Sprintf("%s: GitHub answered %s; the token needs %s", call.Request, msg, perm)
 }
+
+// ListError is a failed population listing, with the call that failed.
+type ListError struct {
+	Call githubapi.Call
+	Err  error
+}
+
+func (e *ListError) Error() string { return e.Err.Error() }
+func (e *ListError) Unwrap() error { return e.Err }
+
+// Withheld reports a listing GitHub would not show (403, 404).
+func (e *ListError) Withheld() bool { return githubapi.Withheld(e.Call, e.Err) }

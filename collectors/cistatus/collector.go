@@ -279,7 +279,7 @@ func (r *run) list(ctx context.Context, j collectors.ScopedRepo) *repoRun {
 			status := githubapi.HTTPStatus(err)
 			if status == http.StatusNotFound || status == http.StatusForbidden {
 				rr.unreadable(fmt.Sprintf("GET /repos/%s: GitHub answered %d %s; the repository does not exist or the token cannot see it (it needs %s)",
-					info.FullName(), status, githubapi.Message(err), permMetadata))
+					info.FullName(), status, githubapi.Message(err), githubapi.PermMetadata))
 				return rr
 			}
 			rr.fatal = err
@@ -308,24 +308,24 @@ func (r *run) list(ctx context.Context, j collectors.ScopedRepo) *repoRun {
 		l, items, err := r.g.listCommits(ctx, rr.owner, rr.name, b.Branch, w.Start, w.End)
 		b.CommitQuery = l
 		if err != nil {
-			var le *listError
+			var le *collectors.ListError
 			switch {
-			case errors.As(err, &le) && emptyRepository(le.call):
+			case errors.As(err, &le) && emptyRepository(le.Call):
 				// The repository has no commit at all: nothing landed on any
 				// branch, and there is nothing else to read.
-				l.Stop = fmt.Sprintf("GitHub answered %d %s: the repository has no commit", le.call.HTTPStatus, le.call.Message)
-				rr.empty(le.call)
+				l.Stop = fmt.Sprintf("GitHub answered %d %s: the repository has no commit", le.Call.HTTPStatus, le.Call.Message)
+				rr.empty(le.Call)
 				return rr
-			case errors.As(err, &le) && le.withheld():
-				reason := collectors.WithheldReason(le.call, permContents)
-				if le.call.HTTPStatus == http.StatusNotFound && len(r.branches) > 0 {
+			case errors.As(err, &le) && le.Withheld():
+				reason := collectors.WithheldReason(le.Call, githubapi.PermContents)
+				if le.Call.HTTPStatus == http.StatusNotFound && len(r.branches) > 0 {
 					// A branch named with --branch may not exist in every
 					// repository of the scope: ask (one request).
 					check := r.g.checkBranch(ctx, rr.owner, rr.name, b.Branch)
 					b.BranchCheck = &check
 					if branchMissing(check) {
 						b.Missing = true
-						l.Stop = fmt.Sprintf("GitHub answered %d; %s answered %d %s: the branch does not exist", le.call.HTTPStatus, check.Request, check.HTTPStatus, check.Message)
+						l.Stop = fmt.Sprintf("GitHub answered %d; %s answered %d %s: the branch does not exist", le.Call.HTTPStatus, check.Request, check.HTTPStatus, check.Message)
 						continue
 					}
 					reason += "; " + branchCheckNote(check)

@@ -11,6 +11,7 @@ import (
 
 	"github.com/changeproof/changeproof/collectors"
 	"github.com/changeproof/changeproof/evidence"
+	"github.com/changeproof/changeproof/internal/githubapi"
 	"github.com/changeproof/changeproof/schedules"
 )
 
@@ -374,7 +375,7 @@ func attemptsOf(r Run) (all []AttemptDetail, unread []string, errs []string) {
 			all = append(all, AttemptDetail{Attempt: a.Number, Status: a.Status, Conclusion: a.Conclusion})
 			readN[a.Number] = true
 		case StatusUnknown:
-			unread = append(unread, collectors.WithheldReason(a.Call, permActions))
+			unread = append(unread, collectors.WithheldReason(a.Call, githubapi.PermActions))
 			readN[a.Number] = true
 		default:
 			errs = append(errs, cmp.Or(a.Error, fmt.Sprintf("%s: HTTP %d", a.Call.Request, a.Call.HTTPStatus)))
@@ -496,7 +497,7 @@ func evalRun(repo, branch string, r Run, idx runIndex, p Policy) (evidence.Findi
 		default:
 			why := "the commit's runs were not looked up"
 			if looked && lk.Source != nil && len(lk.Source.Pages) > 0 {
-				why = collectors.WithheldReason(lk.Source.Pages[len(lk.Source.Pages)-1], permActions)
+				why = collectors.WithheldReason(lk.Source.Pages[len(lk.Source.Pages)-1], githubapi.PermActions)
 			}
 			check.Status = evidence.StatusNotVerifiable
 			check.Detail = what + "; whether it was re-run after the window is unknown: " + why
@@ -820,7 +821,7 @@ func requiredWorkflows(c CommitFacts, runs []Run, lk *Lookup, required []string,
 	default:
 		why := "the commit's runs were not looked up"
 		if lk != nil && lk.Source != nil && len(lk.Source.Pages) > 0 {
-			why = collectors.WithheldReason(lk.Source.Pages[len(lk.Source.Pages)-1], permActions)
+			why = collectors.WithheldReason(lk.Source.Pages[len(lk.Source.Pages)-1], githubapi.PermActions)
 		}
 		o.check.Status = evidence.StatusNotVerifiable
 		o.short = "whether " + strings.Join(missing, ", ") + " ran is unknown: " + why
@@ -945,7 +946,7 @@ func ciConfigured(r RepoFacts, b BranchFacts) outcome {
 	case r.Workflows == nil || r.Workflows.Source == nil || r.Workflows.Source.Status != StatusRead:
 		wfDesc = "the GitHub Actions workflows are unknown"
 		if r.Workflows != nil && r.Workflows.Source != nil && len(r.Workflows.Source.Pages) > 0 {
-			unknown = append(unknown, "workflows: "+collectors.WithheldReason(r.Workflows.Source.Pages[len(r.Workflows.Source.Pages)-1], permActions))
+			unknown = append(unknown, "workflows: "+collectors.WithheldReason(r.Workflows.Source.Pages[len(r.Workflows.Source.Pages)-1], githubapi.PermActions))
 		}
 	case r.Workflows.TotalCount != nil && *r.Workflows.TotalCount > 0:
 		wfDesc = fmt.Sprintf("%s, none active", plural(*r.Workflows.TotalCount, "GitHub Actions workflow"))
@@ -978,9 +979,9 @@ func ciConfigured(r RepoFacts, b BranchFacts) outcome {
 		}
 		for _, s := range []*Source{h.CheckRuns, h.Status} {
 			if s != nil && s.Status != StatusRead && len(s.Pages) > 0 {
-				perm := permChecks
+				perm := githubapi.PermChecks
 				if s == h.Status {
-					perm = permStatuses
+					perm = githubapi.PermStatuses
 				}
 				unknown = append(unknown, "head of "+b.Branch+": "+collectors.WithheldReason(s.Pages[0], perm))
 			}

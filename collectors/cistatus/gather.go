@@ -11,8 +11,6 @@ import (
 	"strings"
 	"time"
 
-	"github.com/google/go-github/v62/github"
-
 	"github.com/changeproof/changeproof/collectors"
 	"github.com/changeproof/changeproof/internal/githubapi"
 )
@@ -33,37 +31,10 @@ const (
 	maxAttempts = 20
 )
 
-// Permissions a fine-grained token needs, named in not_verifiable reasons.
-const (
-	permContents = `"Contents: read"`
-	permChecks   = `"Checks: read"`
-	permStatuses = `"Commit statuses: read"`
-	permActions  = `"Actions: read"`
-	permMetadata = `"Metadata: read"`
-)
-
 // gatherer reads from GitHub. Safe for concurrent use.
 type gatherer struct {
 	gh *githubapi.Client
 }
-
-// get sends GET path (relative to the API root, with its query) and records
-// the call; see githubapi.Client.GetRaw.
-func (g *gatherer) get(ctx context.Context, path string) (Call, *github.Response, error) {
-	return g.gh.GetRaw(ctx, path)
-}
-
-// listError is a failed listing.
-type listError struct {
-	call Call
-	err  error
-}
-
-func (e *listError) Error() string { return e.err.Error() }
-func (e *listError) Unwrap() error { return e.err }
-
-// withheld reports a listing GitHub would not show (403, 404).
-func (e *listError) withheld() bool { return githubapi.Withheld(e.call, e.err) }
 
 func esc(s string) string { return url.PathEscape(s) }
 
@@ -115,14 +86,14 @@ func (g *gatherer) listCommits(ctx context.Context, owner, name, branch string, 
 	base := collectors.PathQuery(fmt.Sprintf("repos/%s/%s/commits", esc(owner), esc(name)), params)
 	var out []commitItem
 	for page := 1; ; {
-		call, resp, err := g.get(ctx, collectors.WithPage(base, page))
+		call, resp, err := g.gh.GetRaw(ctx, collectors.WithPage(base, page))
 		if err != nil {
-			return l, nil, &listError{call: call, err: fmt.Errorf("listing commits of %s/%s@%s (page %d): %w", owner, name, branch, page, err)}
+			return l, nil, &collectors.ListError{Call: call, Err: fmt.Errorf("listing commits of %s/%s@%s (page %d): %w", owner, name, branch, page, err)}
 		}
 		l.Pages++
 		items, err := parseCommitItems(call.Body)
 		if err != nil {
-			return l, nil, &listError{call: call, err: fmt.Errorf("parsing commits of %s/%s@%s (page %d): %w", owner, name, branch, page, err)}
+			return l, nil, &collectors.ListError{Call: call, Err: fmt.Errorf("parsing commits of %s/%s@%s (page %d): %w", owner, name, branch, page, err)}
 		}
 		l.Items += len(items)
 		out = append(out, items...)
@@ -132,7 +103,7 @@ func (g *gatherer) listCommits(ctx context.Context, owner, name, branch string, 
 			return l, out, nil
 		}
 		if next <= page || l.Pages >= maxListingPages {
-			return l, nil, &listError{call: call, err: fmt.Errorf("listing commits of %s/%s@%s: pagination does not end (next page %d after page %d)", owner, name, branch, next, page)}
+			return l, nil, &collectors.ListError{Call: call, Err: fmt.Errorf("listing commits of %s/%s@%s: pagination does not end (next page %d after page %d)", owner, name, branch, next, page)}
 		}
 		page = next
 	}
@@ -147,7 +118,7 @@ func emptyRepository(call Call) bool {
 // checkBranch reads GET /repos/{o}/{r}/branches/{branch}: whether a branch
 // whose commit listing answered 404 exists.
 func (g *gatherer) checkBranch(ctx context.Context, owner, name, branch string) Call {
-	call, _, _ := g.get(ctx, fmt.Sprintf("repos/%s/%s/branches/%s", esc(owner), esc(name), esc(branch)))
+	call, _, _ := g.gh.GetRaw(ctx, fmt.Sprintf("repos/%s/%s/branches/%s", esc(owner), esc(name), esc(branch)))
 	return call
 }
 
@@ -171,7 +142,7 @@ func (g *gatherer) readWorkflows(ctx context.Context, owner, name string) (*Work
 	wf := &WorkflowFacts{Source: &Source{Pages: []Call{}}, Workflows: []Workflow{}}
 	base := fmt.Sprintf("repos/%s/%s/actions/workflows?per_page=%d", esc(owner), esc(name), perPage)
 	for page := 1; ; {
-		call, resp, err := g.get(ctx, collectors.WithPage(base, page))
+		call, resp, err := g.gh.GetRaw(ctx, collectors.WithPage(base, page))
 		wf.Source.Pages = append(wf.Source.Pages, call)
 		if err != nil {
 			if githubapi.Withheld(call, err) {
@@ -325,10 +296,10 @@ func (g *gatherer) listRuns(ctx context.Context, owner, name, branch string, sta
 	base := collectors.PathQuery(fmt.Sprintf("repos/%s/%s/actions/runs", esc(owner), esc(name)), params)
 	seen := map[int64]bool{}
 	for page := 1; ; {
-		call, resp, err := g.get(ctx, collectors.WithPage(base, page))
+		call, resp, err := g.gh.GetRaw(ctx, collectors.WithPage(base, page))
 		if err != nil {
 			if githubapi.Withheld(call, err) {
-				l.Status, l.Reason = StatusUnknown, collectors.WithheldReason(call, permActions)
+				l.Status, l.Reason = StatusUnknown, collectors.WithheldReason(call, githubapi.PermActions)
 				l.Stop = fmt.Sprintf("refused at page %d", page)
 				return l, nil
 			}
@@ -412,7 +383,7 @@ func foreignRun(r Run, raw json.RawMessage, owner, name string) (ForeignRun, boo
 // readAttempt reads attempt n of a run.
 func (g *gatherer) readAttempt(ctx context.Context, owner, name string, run int64, n int) Attempt {
 	a := Attempt{Number: n}
-	call, _, err := g.get(ctx, fmt.Sprintf("repos/%s/%s/actions/runs/%d/attempts/%d", esc(owner), esc(name), run, n))
+	call, _, err := g.gh.GetRaw(ctx, fmt.Sprintf("repos/%s/%s/actions/runs/%d/attempts/%d", esc(owner), esc(name), run, n))
 	a.Call = call
 	switch {
 	case err != nil && githubapi.Withheld(call, err):
@@ -484,7 +455,7 @@ func (g *gatherer) probeHead(ctx context.Context, owner, name, branch string) *H
 	h := &HeadProbe{}
 	base := fmt.Sprintf("repos/%s/%s/commits/%s", esc(owner), esc(name), esc(branch))
 	read := func(path, what string) (*Source, *int) {
-		call, _, err := g.get(ctx, path)
+		call, _, err := g.gh.GetRaw(ctx, path)
 		src := &Source{Pages: []Call{call}}
 		switch {
 		case err != nil && githubapi.Withheld(call, err):

@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/changeproof/changeproof/collectors"
+	"github.com/changeproof/changeproof/internal/githubapi"
 )
 
 type checkRunsJSON struct {
@@ -43,7 +44,7 @@ type combinedStatusJSON struct {
 // and records the sources GitHub would not show in Unread.
 func normaliseChecks(c *CommitFacts) error {
 	c.Checks, c.Unread = []CheckResult{}, []Unread{}
-	if readable(c.CheckRuns, "check_runs", permChecks, &c.Unread) {
+	if readable(c.CheckRuns, "check_runs", githubapi.PermChecks, &c.Unread) {
 		for i, call := range c.CheckRuns.Pages {
 			var page checkRunsJSON
 			if err := json.Unmarshal(call.Body, &page); err != nil {
@@ -75,7 +76,7 @@ func normaliseChecks(c *CommitFacts) error {
 			}
 		}
 	}
-	if readable(c.Status, "status", permStatuses, &c.Unread) {
+	if readable(c.Status, "status", githubapi.PermStatuses, &c.Unread) {
 		for i, call := range c.Status.Pages {
 			var page combinedStatusJSON
 			if err := json.Unmarshal(call.Body, &page); err != nil {

@@ -300,7 +300,7 @@ func (ev *evaluator) judge(d Deployment) evidence.Finding {
 		u := &unit{verdict: map[evidence.Status]string{}, shorts: map[evidence.Status][]string{}}
 		u.add(evidence.Check{Rule: RuleOutcome, Status: evidence.StatusNotVerifiable,
 			Detail: "how the deployment ended is unknown: " + d.OutcomeDetail,
-			Fix:    fmt.Sprintf(`Give the token %s on %s`, permDeployments, d.Name)}, "", "its outcome is unknown ("+d.OutcomeDetail+")")
+			Fix:    fmt.Sprintf(`Give the token %s on %s`, githubapi.PermDeployments, d.Name)}, "", "its outcome is unknown ("+d.OutcomeDetail+")")
 		whole = append(whole, u)
 	}
 	status := evidence.StatusPass
@@ -456,7 +456,7 @@ func (ev *evaluator) unit(d Deployment, c Code) *unit {
 		switch {
 		case ok && (rl.Call.HTTPStatus == http.StatusForbidden || rl.Call.HTTPStatus == http.StatusNotFound):
 			chk.Status = evidence.StatusNotVerifiable
-			chk.Detail = lbl + "the repository is unreadable: " + collectors.WithheldReason(rl.Call, permMetadata)
+			chk.Detail = lbl + "the repository is unreadable: " + collectors.WithheldReason(rl.Call, githubapi.PermMetadata)
 			chk.Fix = fmt.Sprintf(`Give the GitHub token "Metadata: read" and "Contents: read" on %s`, c.Repo)
 			u.add(chk, "", lbl+"repository "+c.Repo+" is unreadable")
 		case ok:
@@ -501,7 +501,7 @@ func (ev *evaluator) unit(d Deployment, c Code) *unit {
 			u.add(chk, VerdictUnknownCommit, lbl+"unknown commit "+short(sha)+" (GitHub does not know it in "+c.Repo+")")
 		case http.StatusForbidden:
 			chk.Status = evidence.StatusNotVerifiable
-			chk.Detail = lbl + "the comparison is unreadable: " + collectors.WithheldReason(cmpf.Call, permContents)
+			chk.Detail = lbl + "the comparison is unreadable: " + collectors.WithheldReason(cmpf.Call, githubapi.PermContents)
 			chk.Fix = fmt.Sprintf(`Give the GitHub token "Contents: read" on %s`, c.Repo)
 			u.add(chk, "", lbl+"whether commit "+short(sha)+" is on "+base+" is unknown")
 		default:

@@ -36,12 +36,9 @@ const (
 
 // Permissions named in not_verifiable reasons.
 const (
-	permDeployments = `"Deployments: read"`
-	permContents    = `"Contents: read"`
-	permMetadata    = `"Metadata: read"`
-	permWorkers     = `"Workers Scripts Read"`
-	permWorkersCI   = `"Workers CI Read"`
-	permPages       = `"Pages Read"`
+	permWorkers   = `"Workers Scripts Read"`
+	permWorkersCI = `"Workers CI Read"`
+	permPages     = `"Pages Read"`
 )
 
 // cloudflareWithheld says what Cloudflare answered and which permission the
@@ -104,7 +101,7 @@ func listDeployments(ctx context.Context, gh *githubapi.Client, owner, name, env
 		if err != nil {
 			le := &listError{err: fmt.Errorf("listing deployments of %s/%s (page %d): %w", owner, name, page, err)}
 			if githubapi.Withheld(call, err) {
-				le.withheld, le.reason = true, collectors.WithheldReason(call, permDeployments)
+				le.withheld, le.reason = true, collectors.WithheldReason(call, githubapi.PermDeployments)
 			}
 			return l, nil, le
 		}

@@ -133,7 +133,7 @@ func githubView(repo string, d ghDeployment, src *mergeactivity.Source, p *Polic
 	}
 	if src.Status != mergeactivity.SourceRead {
 		last := src.Pages[len(src.Pages)-1]
-		v.Outcome, v.OutcomeDetail = OutcomeUnreadable, "statuses unreadable: "+collectors.WithheldReason(last, permDeployments)
+		v.Outcome, v.OutcomeDetail = OutcomeUnreadable, "statuses unreadable: "+collectors.WithheldReason(last, githubapi.PermDeployments)
 		return v, nil
 	}
 	var all []ghStatus

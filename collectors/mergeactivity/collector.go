@@ -257,7 +257,7 @@ func (r *run) list(ctx context.Context, j collectors.ScopedRepo) *repoRun {
 			status := githubapi.HTTPStatus(err)
 			if status == http.StatusNotFound || status == http.StatusForbidden {
 				rr.unreadable(fmt.Sprintf("GET /repos/%s: GitHub answered %d %s; the repository does not exist or the token cannot see it (it needs %s)",
-					info.FullName(), status, githubapi.Message(err), permMetadata))
+					info.FullName(), status, githubapi.Message(err), githubapi.PermMetadata))
 				return rr
 			}
 			rr.fatal = err
@@ -283,9 +283,9 @@ func (r *run) list(ctx context.Context, j collectors.ScopedRepo) *repoRun {
 	listing, items, err := r.g.listPulls(ctx, info.Owner, info.Name, needed)
 	rr.facts.Pulls = listing
 	if err != nil {
-		var le *listError
-		if errors.As(err, &le) && le.withheld() {
-			rr.unreadable(collectors.WithheldReason(le.call, permPulls))
+		var le *collectors.ListError
+		if errors.As(err, &le) && le.Withheld() {
+			rr.unreadable(collectors.WithheldReason(le.Call, githubapi.PermPulls))
 			return rr
 		}
 		rr.fatal = err
@@ -296,9 +296,9 @@ func (r *run) list(ctx context.Context, j collectors.ScopedRepo) *repoRun {
 		l, cs, err := r.g.listCommits(ctx, info.Owner, info.Name, b, w.Start, w.End)
 		rr.facts.Commits = append(rr.facts.Commits, l)
 		if err != nil {
-			var le *listError
-			if errors.As(err, &le) && le.withheld() {
-				rr.unreadable(collectors.WithheldReason(le.call, permContents))
+			var le *collectors.ListError
+			if errors.As(err, &le) && le.Withheld() {
+				rr.unreadable(collectors.WithheldReason(le.Call, githubapi.PermContents))
 				return rr
 			}
 			rr.fatal = err

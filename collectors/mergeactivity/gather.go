@@ -11,8 +11,6 @@ import (
 	"strings"
 	"time"
 
-	"github.com/google/go-github/v62/github"
-
 	"github.com/changeproof/changeproof/collectors"
 	"github.com/changeproof/changeproof/internal/githubapi"
 )
@@ -28,37 +26,10 @@ const (
 	maxSourcePages = 100
 )
 
-// Permissions a fine-grained token needs, named in not_verifiable reasons.
-const (
-	permPulls    = `"Pull requests: read"`
-	permContents = `"Contents: read"`
-	permChecks   = `"Checks: read"`
-	permStatuses = `"Commit statuses: read"`
-	permMetadata = `"Metadata: read"`
-)
-
 // gatherer reads from GitHub. Safe for concurrent use.
 type gatherer struct {
 	gh *githubapi.Client
 }
-
-// get sends GET path (relative to the API root, with its query) and records
-// the call; see githubapi.Client.GetRaw.
-func (g *gatherer) get(ctx context.Context, path string) (Call, *github.Response, error) {
-	return g.gh.GetRaw(ctx, path)
-}
-
-// listError is a failed population listing.
-type listError struct {
-	call Call
-	err  error
-}
-
-func (e *listError) Error() string { return e.err.Error() }
-func (e *listError) Unwrap() error { return e.err }
-
-// withheld reports a listing GitHub would not show (403, 404).
-func (e *listError) withheld() bool { return githubapi.Withheld(e.call, e.err) }
 
 // userJSON is a GitHub account in a payload.
 type userJSON struct {
@@ -153,20 +124,20 @@ func (g *gatherer) listPulls(ctx context.Context, owner, name string, needed fun
 	base := collectors.PathQuery(fmt.Sprintf("repos/%s/%s/pulls", esc(owner), esc(name)), params)
 	var out []pullItem
 	for page := 1; ; {
-		call, resp, err := g.get(ctx, collectors.WithPage(base, page))
+		call, resp, err := g.gh.GetRaw(ctx, collectors.WithPage(base, page))
 		if err != nil {
-			return l, nil, &listError{call: call, err: fmt.Errorf("listing pull requests of %s/%s (page %d): %w", owner, name, page, err)}
+			return l, nil, &collectors.ListError{Call: call, Err: fmt.Errorf("listing pull requests of %s/%s (page %d): %w", owner, name, page, err)}
 		}
 		l.Pages++
 		items, err := parsePullItems(call.Body)
 		if err != nil {
-			return l, nil, &listError{call: call, err: fmt.Errorf("parsing pull requests of %s/%s (page %d): %w", owner, name, page, err)}
+			return l, nil, &collectors.ListError{Call: call, Err: fmt.Errorf("parsing pull requests of %s/%s (page %d): %w", owner, name, page, err)}
 		}
 		l.Items += len(items)
 		out = append(out, items...)
 		for _, it := range items {
 			if it.UpdatedAt == nil {
-				return l, nil, &listError{call: call, err: fmt.Errorf("parsing pull requests of %s/%s (page %d): #%d has no updated_at", owner, name, page, it.Number)}
+				return l, nil, &collectors.ListError{Call: call, Err: fmt.Errorf("parsing pull requests of %s/%s (page %d): #%d has no updated_at", owner, name, page, it.Number)}
 			}
 		}
 		if i := slices.IndexFunc(items, func(it pullItem) bool { return !needed(*it.UpdatedAt) }); i >= 0 {
@@ -180,7 +151,7 @@ func (g *gatherer) listPulls(ctx context.Context, owner, name string, needed fun
 			return l, out, nil
 		}
 		if next <= page || l.Pages >= maxListingPages {
-			return l, nil, &listError{call: call, err: fmt.Errorf("listing pull requests of %s/%s: pagination does not end (next page %d after page %d)", owner, name, next, page)}
+			return l, nil, &collectors.ListError{Call: call, Err: fmt.Errorf("listing pull requests of %s/%s: pagination does not end (next page %d after page %d)", owner, name, next, page)}
 		}
 		page = next
 	}
@@ -231,14 +202,14 @@ func (g *gatherer) listCommits(ctx context.Context, owner, name, branch string, 
 	base := collectors.PathQuery(fmt.Sprintf("repos/%s/%s/commits", esc(owner), esc(name)), params)
 	var out []commitItem
 	for page := 1; ; {
-		call, resp, err := g.get(ctx, collectors.WithPage(base, page))
+		call, resp, err := g.gh.GetRaw(ctx, collectors.WithPage(base, page))
 		if err != nil {
-			return l, nil, &listError{call: call, err: fmt.Errorf("listing commits of %s/%s@%s (page %d): %w", owner, name, branch, page, err)}
+			return l, nil, &collectors.ListError{Call: call, Err: fmt.Errorf("listing commits of %s/%s@%s (page %d): %w", owner, name, branch, page, err)}
 		}
 		l.Pages++
 		items, err := parseCommitItems(call.Body)
 		if err != nil {
-			return l, nil, &listError{call: call, err: fmt.Errorf("parsing commits of %s/%s@%s (page %d): %w", owner, name, branch, page, err)}
+			return l, nil, &collectors.ListError{Call: call, Err: fmt.Errorf("parsing commits of %s/%s@%s (page %d): %w", owner, name, branch, page, err)}
 		}
 		l.Items += len(items)
 		out = append(out, items...)
@@ -248,7 +219,7 @@ func (g *gatherer) listCommits(ctx context.Context, owner, name, branch string, 
 			return l, out, nil
 		}
 		if next <= page || l.Pages >= maxListingPages {
-			return l, nil, &listError{call: call, err: fmt.Errorf("listing commits of %s/%s@%s: pagination does not end (next page %d after page %d)", owner, name, branch, next, page)}
+			return l, nil, &collectors.ListError{Call: call, Err: fmt.Errorf("listing commits of %s/%s@%s: pagination does not end (next page %d after page %d)", owner, name, branch, next, page)}
 		}
 		page = next
 	}
@@ -265,7 +236,7 @@ func (g *gatherer) readPull(ctx context.Context, owner, name string, ch *ChangeF
 		ch.Listed = item.raw
 	}
 	base := fmt.Sprintf("repos/%s/%s/pulls/%d", esc(owner), esc(name), item.Number)
-	call, _, err := g.get(ctx, base)
+	call, _, err := g.gh.GetRaw(ctx, base)
 	ch.Pull = &call
 	if err != nil && !githubapi.Withheld(call, err) {
 		fail(fmt.Errorf("reading pull request %s/%s#%d: %w", owner, name, item.Number, err))

@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/changeproof/changeproof/collectors"
+	"github.com/changeproof/changeproof/internal/githubapi"
 )
 
 // webFlow is the account GitHub commits as for changes made on github.com
@@ -34,7 +35,7 @@ func pullView(item pullItem, ch *ChangeFacts) (*PullView, error) {
 			pr.MergedAt = item.MergedAt
 		}
 	} else if ch.Pull != nil {
-		v.Unread = append(v.Unread, Unread{Source: "pull", Reason: collectors.WithheldReason(*ch.Pull, permPulls)})
+		v.Unread = append(v.Unread, Unread{Source: "pull", Reason: collectors.WithheldReason(*ch.Pull, githubapi.PermPulls)})
 	}
 	if pr.MergedAt == nil {
 		return nil, fmt.Errorf("not merged (merged_at is null)")
@@ -97,7 +98,7 @@ type reviewJSON struct {
 
 func parseReviews(src *Source, unread *[]Unread) ([]Review, error) {
 	out := []Review{}
-	if !readable(src, "reviews", permPulls, unread) {
+	if !readable(src, "reviews", githubapi.PermPulls, unread) {
 		return out, nil
 	}
 	for i, call := range src.Pages {
@@ -124,7 +125,7 @@ func parseReviews(src *Source, unread *[]Unread) ([]Review, error) {
 
 func parseCommitRefs(src *Source, unread *[]Unread) ([]CommitRef, error) {
 	out := []CommitRef{}
-	if !readable(src, "commits", permPulls, unread) {
+	if !readable(src, "commits", githubapi.PermPulls, unread) {
 		return out, nil
 	}
 	for i, call := range src.Pages {
@@ -160,7 +161,7 @@ type checkRunsJSON struct {
 
 func parseCheckRuns(src *Source, unread *[]Unread) ([]CheckResult, error) {
 	out := []CheckResult{}
-	if !readable(src, "check_runs", permChecks, unread) {
+	if !readable(src, "check_runs", githubapi.PermChecks, unread) {
 		return out, nil
 	}
 	for i, call := range src.Pages {
@@ -197,7 +198,7 @@ type combinedStatusJSON struct {
 
 func parseStatuses(src *Source, unread *[]Unread) ([]CheckResult, error) {
 	out := []CheckResult{}
-	if !readable(src, "status", permStatuses, unread) {
+	if !readable(src, "status", githubapi.PermStatuses, unread) {
 		return out, nil
 	}
 	for i, call := range src.Pages {
@@ -245,7 +246,7 @@ func pushView(item commitItem, pulls *Source) *PushView {
 		v.Pusher = v.Author.Login
 	}
 	if pulls != nil && pulls.Status != SourceRead {
-		readable(pulls, "commit_pulls", permPulls+" and "+permContents, &v.Unread)
+		readable(pulls, "commit_pulls", githubapi.PermPulls+" and "+githubapi.PermContents, &v.Unread)
 	}
 	return v
 }

@@ -127,7 +127,7 @@ func JudgeCommit(ctx context.Context, gh *githubapi.Client, p *Policy, now time.
 		if len(src.Pages) > 0 {
 			last = src.Pages[len(src.Pages)-1]
 		}
-		t.Unknown = collectors.WithheldReason(last, permPulls+" and "+permContents)
+		t.Unknown = collectors.WithheldReason(last, githubapi.PermPulls+" and "+githubapi.PermContents)
 		return t, t.Judge(*p, now), nil
 	}
 	if len(nums) > 0 {
@@ -151,11 +151,11 @@ func JudgeCommit(ctx context.Context, gh *githubapi.Client, p *Policy, now time.
 		return t, t.Judge(*p, now), nil
 	}
 
-	call, _, err := g.get(ctx, fmt.Sprintf("repos/%s/%s/commits/%s", esc(owner), esc(repo), esc(sha)))
+	call, _, err := g.gh.GetRaw(ctx, fmt.Sprintf("repos/%s/%s/commits/%s", esc(owner), esc(repo), esc(sha)))
 	t.Commit = &call
 	if err != nil {
 		if githubapi.Withheld(call, err) {
-			t.Unknown = collectors.WithheldReason(call, permContents)
+			t.Unknown = collectors.WithheldReason(call, githubapi.PermContents)
 			return t, t.Judge(*p, now), nil
 		}
 		return fail(fmt.Errorf("reading commit %s of %s: %w", shortSHA(sha), t.Repo, err))

@@ -222,3 +222,15 @@ func Message(err error) string {
 	}
 	return ""
 }
+
+// Permissions a fine-grained token needs, as collectors name them in
+// not_verifiable reasons.
+const (
+	PermPulls       = `"Pull requests: read"`
+	PermContents    = `"Contents: read"`
+	PermChecks      = `"Checks: read"`
+	PermStatuses    = `"Commit statuses: read"`
+	PermActions     = `"Actions: read"`
+	PermMetadata    = `"Metadata: read"`
+	PermDeployments = `"Deployments: read"`
+)
