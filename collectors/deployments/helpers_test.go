@@ -1,12 +1,10 @@
 package deployments
 
 import (
-	"bytes"
 	"context"
 	"log/slog"
 	"net/http"
 	"net/http/httptest"
-	"sync"
 	"testing"
 	"time"
 
@@ -17,6 +15,7 @@ import (
 	"github.com/changeproof/changeproof/internal/ghfake"
 	"github.com/changeproof/changeproof/internal/githubapi"
 	"github.com/changeproof/changeproof/internal/secret"
+	"github.com/changeproof/changeproof/internal/syncbuf"
 	"github.com/changeproof/changeproof/schedules"
 )
 
@@ -52,31 +51,13 @@ func week() schedules.Window {
 	return schedules.Window{Start: mustTime(weekStart), End: mustTime(weekEnd)}
 }
 
-// syncBuffer collects log lines from concurrent writers.
-type syncBuffer struct {
-	mu  sync.Mutex
-	buf bytes.Buffer
-}
-
-func (b *syncBuffer) Write(p []byte) (int, error) {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.Write(p)
-}
-
-func (b *syncBuffer) String() string {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.String()
-}
-
 // env is a fake GitHub and a fake Cloudflare with clients for them.
 type env struct {
 	gh   *ghfake.Server
 	cf   *cffake.Server
 	ghc  *githubapi.Client
 	cfc  *cfapi.Client
-	logs *syncBuffer
+	logs *syncbuf.Buffer
 }
 
 type envOptions struct {
@@ -111,7 +92,7 @@ func newEnv(t testing.TB, ghfx *ghfake.Fixture, cffx *cffake.Fixture, o envOptio
 	if err := cffx.Validate(); err != nil {
 		t.Fatal(err)
 	}
-	e := &env{logs: &syncBuffer{}}
+	e := &env{logs: &syncbuf.Buffer{}}
 	ghOpts := []ghfake.Option{ghfake.WithToken(ghToken)}
 	if o.ghMaxPerPage > 0 {
 		ghOpts = append(ghOpts, ghfake.WithMaxPerPage(o.ghMaxPerPage))
@@ -145,7 +126,7 @@ func newEnv(t testing.TB, ghfx *ghfake.Fixture, cffx *cffake.Fixture, o envOptio
 
 // testLogger logs at debug to the buffer and, at info, to the test output;
 // benchmarks only to the buffer.
-func testLogger(t testing.TB, buf *syncBuffer) *slog.Logger {
+func testLogger(t testing.TB, buf *syncbuf.Buffer) *slog.Logger {
 	h := slog.NewTextHandler(buf, &slog.HandlerOptions{Level: slog.LevelDebug})
 	if _, ok := t.(*testing.B); ok {
 		return slog.New(slog.DiscardHandler)

@@ -1,7 +1,6 @@
 package githubapi
 
 import (
-	"bytes"
 	"context"
 	"errors"
 	"fmt"
@@ -21,6 +20,7 @@ import (
 	"github.com/google/go-github/v62/github"
 
 	"github.com/changeproof/changeproof/internal/secret"
+	"github.com/changeproof/changeproof/internal/syncbuf"
 )
 
 const (
@@ -336,30 +336,12 @@ func TestTooManyRequestsWithoutHeadersBacksOff(t *testing.T) {
 	}
 }
 
-// syncBuffer is a bytes.Buffer safe for the logger and the test to share.
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-func (s *syncBuffer) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.String()
-}
-
 func TestTokenSentAndNeverLeaked(t *testing.T) {
 	f := newFakeAPI(t,
 		respond(http.StatusBadGateway, `{"message":"Server Error"}`),
 		respond(http.StatusTooManyRequests, `{"message":"slow"}`, "Retry-After", "0"),
 		respond(http.StatusUnauthorized, `{"message":"Bad credentials","documentation_url":"https://docs.github.com/rest"}`))
-	var logs syncBuffer
+	var logs syncbuf.Buffer
 	opts := fastOptions(f.url())
 	opts.Logger = slog.New(slog.NewTextHandler(&logs, &slog.HandlerOptions{Level: slog.LevelDebug}))
 	c := newClient(t, opts)

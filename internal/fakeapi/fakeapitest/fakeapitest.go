@@ -10,9 +10,10 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
-	"sync"
 	"testing"
 	"time"
+
+	"github.com/changeproof/changeproof/internal/syncbuf"
 )
 
 // wait bounds how long Start waits for the URL file and Stop for the exit.
@@ -31,7 +32,7 @@ type Process struct {
 	urlFile string
 	cancel  context.CancelFunc
 	code    chan int
-	stderr  syncBuffer
+	stderr  syncbuf.Buffer
 }
 
 // Start runs run with args and --url-file, env as its environment, and
@@ -73,24 +74,6 @@ func (p *Process) Stop(t *testing.T) string {
 		t.Errorf("URL file left behind: %v", err)
 	}
 	return p.Logs()
-}
-
-// syncBuffer is a bytes.Buffer safe for the server's log writes.
-type syncBuffer struct {
-	mu  sync.Mutex
-	buf bytes.Buffer
-}
-
-func (b *syncBuffer) Write(p []byte) (int, error) {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.Write(p)
-}
-
-func (b *syncBuffer) String() string {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.String()
 }
 
 // ListenFunc is a fake's ListenAndServe with its server bound.
