@@ -93,6 +93,12 @@ func (s *Signer) Sign(ctx context.Context, st *Statement) ([]byte, error) {
 	if err := json.Unmarshal(payload, &back); err != nil || !bytes.Equal(back.Predicate.RawFacts, st.Predicate.RawFacts) {
 		return nil, errors.New("encoding statement: raw facts must be JSON as json.Marshal writes it (compact, HTML-escaped): the signed copy would not match their digest")
 	}
+	return s.signPayload(ctx, payload)
+}
+
+// signPayload signs a serialised in-toto statement of any predicate type
+// into the envelope as stored.
+func (s *Signer) signPayload(ctx context.Context, payload []byte) ([]byte, error) {
 	env, err := s.env.SignPayload(ctx, PayloadType, payload)
 	if err != nil {
 		return nil, fmt.Errorf("signing statement: %w", err)

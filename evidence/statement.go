@@ -40,11 +40,14 @@ type Subject struct {
 
 // Predicate is what changeproof asserts about one collection.
 type Predicate struct {
-	Collector CollectorInfo    `json:"collector"`
-	Controls  []Control        `json:"controls"`
-	Scope     string           `json:"scope"`
-	Targets   []string         `json:"targets"`
-	Window    schedules.Window `json:"window"`
+	Collector CollectorInfo `json:"collector"`
+	// Job names the scheduled job (config file) that ran the collection;
+	// empty for an ad hoc `changeproof collect`.
+	Job      string           `json:"job,omitempty"`
+	Controls []Control        `json:"controls"`
+	Scope    string           `json:"scope"`
+	Targets  []string         `json:"targets"`
+	Window   schedules.Window `json:"window"`
 	// PointInTime is true when the facts are the state observed at
 	// CollectedAt (e.g. branch protection settings), not the history of the
 	// window; the window then only names the schedule slot it belongs to.

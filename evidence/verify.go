@@ -64,38 +64,16 @@ type Verified struct {
 // It does not check that the raw facts object exists in a store: callers with
 // a store do that with RawFactsName and RawFactsSHA256.
 func (v *Verifier) Verify(ctx context.Context, envelope []byte) (*Verified, error) {
-	var env dsse.Envelope
-	dec := json.NewDecoder(bytes.NewReader(envelope))
-	dec.DisallowUnknownFields()
-	if err := dec.Decode(&env); err != nil {
-		return nil, fmt.Errorf("not a DSSE envelope: %w", err)
-	}
-	// The stored envelope is one JSON value: bytes after it are tampering.
-	if _, err := dec.Token(); err != io.EOF {
-		return nil, errors.New("not a DSSE envelope: data after the envelope's JSON object")
-	}
-	if env.PayloadType != PayloadType {
-		return nil, fmt.Errorf("payload type %q, want %q", env.PayloadType, PayloadType)
-	}
-	if err := checkCanonical(&env, envelope); err != nil {
+	payload, keyID, err := v.open(ctx, envelope)
+	if err != nil {
 		return nil, err
 	}
-	accepted, payload, err := v.env.VerifyAndDecode(ctx, &env)
-	if err != nil {
-		return nil, fmt.Errorf("signature: %w", err)
-	}
-	if len(accepted) == 0 {
-		return nil, errors.New("signature: no signature by a trusted key")
+	if err := checkTypes(payload, PredicateType); err != nil {
+		return nil, err
 	}
 	var st Statement
 	if err := json.Unmarshal(payload, &st); err != nil {
 		return nil, fmt.Errorf("statement: %w", err)
-	}
-	if st.Type != StatementType {
-		return nil, fmt.Errorf("statement type %q, want %q", st.Type, StatementType)
-	}
-	if st.PredicateType != PredicateType {
-		return nil, fmt.Errorf("predicate type %q, want %q", st.PredicateType, PredicateType)
 	}
 	if len(st.Subject) != 1 || st.Subject[0].Digest["sha256"] == "" {
 		return nil, errors.New("statement must have exactly one subject with a sha256 digest (the raw facts object)")
@@ -107,15 +85,76 @@ func (v *Verifier) Verify(ctx context.Context, envelope []byte) (*Verified, erro
 	if err := checkJudgement(&st.Predicate); err != nil {
 		return nil, err
 	}
-	if !st.Predicate.Previous.First && st.Predicate.Previous.SHA256 == "" {
-		return nil, errors.New("predicate.previous names neither a previous envelope nor the start of a chain")
+	if err := checkPrevious(st.Predicate.Previous); err != nil {
+		return nil, err
 	}
 	return &Verified{
 		Statement:      st,
-		KeyID:          accepted[0].KeyID,
+		KeyID:          keyID,
 		RawFactsSHA256: sub.Digest["sha256"],
 		RawFactsName:   sub.Name,
 	}, nil
+}
+
+// open checks an envelope as stored — one DSSE envelope in exactly the bytes
+// changeproof writes, of the in-toto payload type, with one signature by a
+// trusted key over the DSSE pre-authentication encoding — and returns its
+// payload and the id of the key whose signature was accepted. Evidence and
+// run records share it; what the payload must say is theirs to check.
+func (v *Verifier) open(ctx context.Context, envelope []byte) ([]byte, string, error) {
+	var env dsse.Envelope
+	dec := json.NewDecoder(bytes.NewReader(envelope))
+	dec.DisallowUnknownFields()
+	if err := dec.Decode(&env); err != nil {
+		return nil, "", fmt.Errorf("not a DSSE envelope: %w", err)
+	}
+	// The stored envelope is one JSON value: bytes after it are tampering.
+	if _, err := dec.Token(); err != io.EOF {
+		return nil, "", errors.New("not a DSSE envelope: data after the envelope's JSON object")
+	}
+	if env.PayloadType != PayloadType {
+		return nil, "", fmt.Errorf("payload type %q, want %q", env.PayloadType, PayloadType)
+	}
+	if err := checkCanonical(&env, envelope); err != nil {
+		return nil, "", err
+	}
+	accepted, payload, err := v.env.VerifyAndDecode(ctx, &env)
+	if err != nil {
+		return nil, "", fmt.Errorf("signature: %w", err)
+	}
+	if len(accepted) == 0 {
+		return nil, "", errors.New("signature: no signature by a trusted key")
+	}
+	return payload, accepted[0].KeyID, nil
+}
+
+// checkTypes checks a signed payload's statement and predicate types before
+// its predicate is decoded, so evidence is never read as a run record nor a
+// run record as evidence.
+func checkTypes(payload []byte, predicateType string) error {
+	var head struct {
+		Type          string `json:"_type"`
+		PredicateType string `json:"predicateType"`
+	}
+	if err := json.Unmarshal(payload, &head); err != nil {
+		return fmt.Errorf("statement: %w", err)
+	}
+	if head.Type != StatementType {
+		return fmt.Errorf("statement type %q, want %q", head.Type, StatementType)
+	}
+	if head.PredicateType != predicateType {
+		return fmt.Errorf("predicate type %q, want %q", head.PredicateType, predicateType)
+	}
+	return nil
+}
+
+// checkPrevious checks that a chain link names its predecessor or says it
+// starts the chain.
+func checkPrevious(p Previous) error {
+	if !p.First && p.SHA256 == "" {
+		return errors.New("predicate.previous names neither a previous envelope nor the start of a chain")
+	}
+	return nil
 }
 
 // Decode extracts the statement from an envelope WITHOUT checking its

@@ -28,14 +28,16 @@ func (app *App) verifyCmd() *cobra.Command {
 		Long: `Verify evidence with a public key you trust, obtained out of band (not the
 copy under keys/ in the store, which whoever controls the store could replace).
 
-PATH is a store URL (file://DIR), a store directory, or one envelope file
-inside a store (then only that envelope is checked, not its chain).
+PATH is a store URL (file://DIR), a store directory, or one envelope or run
+record file inside a store (then only that file is checked, not its chain).
 
 Every envelope is checked for: a file name whose sha256 matches its content,
 a DSSE signature by a trusted key over the in-toto statement, the statement
 and predicate types, raw facts that hash to the signed subject and are stored
 under raw/ unchanged, and — for a whole store — one unbroken hash chain per
 collector and scope (no deleted, modified, reordered or forked envelopes).
+Run records under runs/ (one per scheduled or ad hoc run of a configured
+job) are checked the same way, with one hash chain per job.
 On an S3 bucket with Object Lock, objects hidden behind a delete marker or
 overwritten with a newer version are reported as well.
 
@@ -119,13 +121,12 @@ func (app *App) openForVerify(cmd *cobra.Command, path string) (storage.Store, l
 	if err != nil {
 		return nil, ledger.VerifyOptions{}, err
 	}
-	slashed := filepath.ToSlash(abs)
-	i := strings.LastIndex(slashed, "/"+ledger.EvidencePrefix)
-	if i < 0 {
-		return nil, ledger.VerifyOptions{}, fmt.Errorf("%s is not inside a store: its path has no %s folder (verify the store directory, or use the openssl steps in the README)", local, ledger.EvidencePrefix)
+	dir, key, ok := ledger.SplitStorePath(filepath.ToSlash(abs))
+	if !ok {
+		return nil, ledger.VerifyOptions{}, fmt.Errorf("%s is not a file inside a store: its path does not end in an %s or %s key (verify the store directory, or use the openssl steps in the README)", local, ledger.EvidencePrefix, ledger.RunsPrefix)
 	}
-	st, err := app.Stores.Open(cmd.Context(), "file://"+filepath.FromSlash(slashed[:i]), storage.Options{})
-	return st, ledger.VerifyOptions{Prefix: slashed[i+1:], SkipChains: true}, err
+	st, err := app.Stores.Open(cmd.Context(), "file://"+filepath.FromSlash(dir), storage.Options{})
+	return st, ledger.VerifyOptions{Prefix: key, SkipChains: true}, err
 }
 
 func printReport(app *App, format string, rep *ledger.Report, where string) error {
@@ -149,6 +150,10 @@ func printReport(app *App, format string, rep *ledger.Report, where string) erro
 		fmt.Fprintf(app.Stdout, "CHAIN %s %s (%d envelope(s);%s) head %s collected %s\n",
 			h.Collector, h.Scope, h.Envelopes, src, h.HeadSHA256, h.CollectedAt.Format(time.RFC3339))
 	}
+	for _, h := range rep.RunHeads {
+		fmt.Fprintf(app.Stdout, "RUNS  %s (%d run record(s)) head %s finished %s\n",
+			h.Job, h.Records, h.HeadSHA256, h.FinishedAt.UTC().Format(time.RFC3339))
+	}
 	for _, p := range rep.Problems {
 		fmt.Fprintf(app.Stdout, "FAIL  %s\n", p)
 	}
@@ -157,9 +162,9 @@ func printReport(app *App, format string, rep *ledger.Report, where string) erro
 		checked = "signatures, digests, raw facts (chain not checked: single envelope)"
 	}
 	if rep.OK() {
-		fmt.Fprintf(app.Stdout, "OK    %d envelope(s) in %d chain(s) verified in %s: %s\n", rep.Envelopes, rep.Chains, where, checked)
+		fmt.Fprintf(app.Stdout, "OK    %d envelope(s) in %d chain(s) and %d run record(s) of %d job(s) verified in %s: %s\n", rep.Envelopes, rep.Chains, rep.Runs, rep.RunChains, where, checked)
 	} else {
-		fmt.Fprintf(app.Stdout, "%d problem(s); %d of %d envelope(s) passed their own checks, in %d chain(s), in %s\n", len(rep.Problems), rep.Verified, rep.Envelopes, rep.Chains, where)
+		fmt.Fprintf(app.Stdout, "%d problem(s); %d of %d envelope(s) and %d of %d run record(s) passed their own checks, in %d chain(s), in %s\n", len(rep.Problems), rep.Verified, rep.Envelopes, rep.RunsVerified, rep.Runs, rep.Chains, where)
 	}
 	return nil
 }

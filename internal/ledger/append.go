@@ -37,31 +37,21 @@ func (l *Ledger) Head(ctx context.Context, collector, scope string, sources map[
 	if err != nil {
 		return evidence.Previous{}, time.Time{}, err
 	}
-	var keys []string
-	for obj, err := range l.Store.List(ctx, ChainPrefix(collector, scope)) {
-		if err != nil {
-			return evidence.Previous{}, time.Time{}, fmt.Errorf("listing evidence of %s for %s: %w", collector, scope, err)
-		}
-		if _, perr := ParseEvidenceKey(obj.Key); perr == nil {
-			keys = append(keys, obj.Key)
-		}
-	}
+	prev, at := evidence.Previous{First: true}, time.Time{}
+	isEvidence := func(key string) bool { _, err := ParseEvidenceKey(key); return err == nil }
 	// Newest first; skip envelopes of another scope that shares the slug.
-	for _, key := range slices.Backward(keys) {
-		data, err := l.Store.Get(ctx, key)
-		if err != nil {
-			return evidence.Previous{}, time.Time{}, fmt.Errorf("reading %s: %w", key, err)
-		}
+	err = l.walk(ctx, ChainPrefix(collector, scope), isEvidence, true, func(key string, data []byte) bool {
 		ver, err := v.Verify(ctx, data)
-		if err != nil {
-			continue
+		if err != nil || ChainID(&ver.Statement.Predicate) != want {
+			return true
 		}
-		p := ver.Statement.Predicate
-		if ChainID(&p) == want {
-			return evidence.Previous{Key: key, SHA256: evidence.Digest(data)}, p.CollectedAt, nil
-		}
+		prev, at = evidence.Previous{Key: key, SHA256: evidence.Digest(data)}, ver.Statement.Predicate.CollectedAt
+		return false
+	})
+	if err != nil {
+		return evidence.Previous{}, time.Time{}, fmt.Errorf("evidence of %s for %s: %w", collector, scope, err)
 	}
-	return evidence.Previous{First: true}, time.Time{}, nil
+	return prev, at, nil
 }
 
 // ChainID identifies the chain an envelope belongs to: its collector, its
@@ -133,11 +123,7 @@ func (l *Ledger) AppendAfter(ctx context.Context, st *evidence.Statement, prev e
 	if err := l.putIdempotent(ctx, rawKey, raw); err != nil {
 		return nil, err
 	}
-	pub, err := l.Signer.PublicKeyPEM()
-	if err != nil {
-		return nil, err
-	}
-	if err := l.putIdempotent(ctx, PublicKeyKey(l.Signer.KeyID()), pub); err != nil {
+	if err := l.putPublicKey(ctx); err != nil {
 		return nil, err
 	}
 	digest := evidence.Digest(envelope)
@@ -167,4 +153,13 @@ func (l *Ledger) putIdempotent(ctx context.Context, key string, data []byte) err
 		return fmt.Errorf("store already holds %s with different content: the store has been tampered with", key)
 	}
 	return nil
+}
+
+// putPublicKey stores the signer's public key beside the evidence, once.
+func (l *Ledger) putPublicKey(ctx context.Context) error {
+	pub, err := l.Signer.PublicKeyPEM()
+	if err != nil {
+		return err
+	}
+	return l.putIdempotent(ctx, PublicKeyKey(l.Signer.KeyID()), pub)
 }

@@ -10,9 +10,10 @@
 // Reads and listings see the remote store and the spool together, so the
 // next collection chains onto a spooled envelope. Flush uploads what the
 // spool holds — raw facts and keys before the envelopes that name them, each
-// envelope in key (time) order — and removes a spooled object only once the
-// remote store holds the same bytes. The spool survives restarts: it is a
-// plain directory, one per remote store.
+// envelope in key (time) order, run records after the envelopes they name —
+// and removes a spooled object only once the remote store holds the same
+// bytes. The spool survives restarts: it is a plain directory, one per
+// remote store.
 package spool
 
 import (
@@ -241,11 +242,11 @@ type FlushReport struct {
 }
 
 // Flush uploads the spooled objects: raw facts and public keys first, then
-// the envelopes in key order (each chain oldest first), so an envelope never
-// reaches the store before what it names. An object leaves the spool only
-// once the remote store holds the same bytes. Flush stops at the first
-// transient failure (the objects stay spooled) and returns an error for any
-// other failure.
+// the envelopes in key order (each chain oldest first), then the run records
+// in key order, so an object never reaches the store before what it names.
+// An object leaves the spool only once the remote store holds the same
+// bytes. Flush stops at the first transient failure (the objects stay
+// spooled) and returns an error for any other failure.
 func (s *Store) Flush(ctx context.Context) (*FlushReport, error) {
 	recorded, err := s.recorded()
 	if err != nil {
@@ -295,9 +296,13 @@ func (s *Store) Flush(ctx context.Context) (*FlushReport, error) {
 	return rep, nil
 }
 
-// rank orders evidence envelopes after everything they may name.
+// rank orders evidence envelopes after everything they may name, and run
+// records after the envelopes they name.
 func rank(key string) int {
-	if strings.HasPrefix(key, "evidence/") {
+	switch {
+	case strings.HasPrefix(key, "runs/"):
+		return 2
+	case strings.HasPrefix(key, "evidence/"):
 		return 1
 	}
 	return 0

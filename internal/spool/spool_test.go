@@ -196,6 +196,39 @@ func TestOutageSpoolsAndFlushUploadsInOrder(t *testing.T) {
 	}
 }
 
+// TestFlushUploadsRunRecordsLast spools a run record before the envelope it
+// names and the objects that envelope names: the flush uploads them in the
+// reverse order, so the store never holds a record naming a missing object.
+func TestFlushUploadsRunRecordsLast(t *testing.T) {
+	ctx := context.Background()
+	remote := newRemote(t)
+	dir := filepath.Join(t.TempDir(), "spool")
+	s := open(t, remote, dir)
+	remote.down.Store(true)
+	spooled := []string{
+		"runs/nightly/2026/01/02/b.json",
+		"runs/nightly/2026/01/01/a.json",
+		"evidence/x/2026/01/02/e.json",
+		"keys/k.pub",
+		"raw/r.json",
+	}
+	for _, k := range spooled {
+		if err := s.Put(ctx, k, []byte(k)); err != nil {
+			t.Fatalf("put %s during the outage: %v", k, err)
+		}
+	}
+	remote.down.Store(false)
+	order := &recorder{Store: remote}
+	rep, err := open(t, order, dir).Flush(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := []string{"keys/k.pub", "raw/r.json", "evidence/x/2026/01/02/e.json", "runs/nightly/2026/01/01/a.json", "runs/nightly/2026/01/02/b.json"}
+	if !slices.Equal(order.puts, want) || !slices.Equal(rep.Uploaded, want) {
+		t.Fatalf("upload order %v (report %v), want %v: run records after the envelopes they name, oldest first", order.puts, rep.Uploaded, want)
+	}
+}
+
 type recorder struct {
 	storage.Store
 	puts []string
