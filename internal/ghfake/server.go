@@ -35,6 +35,7 @@ type Server struct {
 	rateLimit int
 	now       func() time.Time
 	routes    fakeapi.Routes[*compiled]
+	app       *app // set by WithApp
 
 	mu    sync.Mutex
 	used  int       // requests in the current rate-limit window
@@ -90,7 +91,8 @@ func WithLogger(l *slog.Logger) Option {
 	return func(s *Server) { s.core.SetLogger(l) }
 }
 
-// WithClock sets the clock behind X-RateLimit-Reset.
+// WithClock sets the clock behind X-RateLimit-Reset and WithApp's JWT and
+// token expiry checks.
 func WithClock(now func() time.Time) Option {
 	return func(s *Server) {
 		if now != nil {
@@ -169,6 +171,9 @@ func (s *Server) respond(w http.ResponseWriter, r *http.Request, apiPath string,
 	if !inBase {
 		return writeMessage(w, http.StatusNotFound, "Not Found")
 	}
+	if status, ok := s.serveAppToken(w, r, apiPath); ok {
+		return status
+	}
 	if !s.authorized(r) {
 		return writeMessage(w, http.StatusUnauthorized, "Bad credentials")
 	}
@@ -213,11 +218,17 @@ func (s *Server) record(apiPath string) rateState {
 }
 
 func (s *Server) authorized(r *http.Request) bool {
-	if s.core.Token == "" {
+	if s.core.Token == "" && s.app == nil {
 		return true
 	}
 	tok, ok := fakeapi.Credentials(r, "Bearer", "token")
-	return ok && s.core.TokenIs(tok)
+	if !ok {
+		return false
+	}
+	if s.core.Token != "" && s.core.TokenIs(tok) {
+		return true
+	}
+	return s.app != nil && s.app.acceptsToken(tok, s.now())
 }
 
 // paginate returns the requested page of the route's items and sets the

@@ -1,5 +1,6 @@
 // Package githubapi builds the GitHub REST client every collector shares:
-// go-github over a retrying, counting HTTP transport.
+// go-github over a retrying, counting HTTP transport, authenticated with a
+// token or as a GitHub App installation (see App).
 //
 // Retries: transport errors, 5xx and 429 are retried with exponential backoff;
 // rate limits (403/429 with X-RateLimit-Remaining: 0, or a Retry-After header)
@@ -38,8 +39,15 @@ type Options struct {
 	// BaseURL is the REST API root: https://api.github.com/ (default), or
 	// https://HOST/api/v3/ for GitHub Enterprise Server, or a local fake.
 	BaseURL string
-	// Token authenticates requests; empty means anonymous.
+	// Token authenticates requests; empty means anonymous (or App).
 	Token secret.Secret
+	// App, when set, authenticates every request as a GitHub App
+	// installation instead; Token must then be empty. The installation
+	// token is obtained from POST {BaseURL}app/installations/{id}/access_tokens
+	// (so GitHub Enterprise Server works too) through the same retrying,
+	// counting transport as every other request, and renewed before it
+	// expires.
+	App *App
 	// Logger receives debug lines for requests and retries.
 	Logger *slog.Logger
 	// Now is the clock used to turn X-RateLimit-Reset into a wait.
@@ -82,6 +90,9 @@ func New(opts Options) (*Client, error) {
 	if err != nil {
 		return nil, fmt.Errorf("--github-api-url: %w", err)
 	}
+	if opts.App != nil && !opts.Token.IsZero() {
+		return nil, errors.New("GitHub: both a token and a GitHub App are configured; use one")
+	}
 	if opts.Logger == nil {
 		opts.Logger = slog.New(slog.DiscardHandler)
 	}
@@ -104,6 +115,15 @@ func New(opts Options) (*Client, error) {
 		RetryWaitMax:   opts.RetryWaitMax,
 		Retry:          p.retry(),
 	})
+	if opts.App != nil {
+		// The installation token goes on outside the retrying transport:
+		// each retry carries it, and the exchange is retried like any call.
+		at, err := newAppTransport(*opts.App, u, std.Transport)
+		if err != nil {
+			return nil, err
+		}
+		std.Transport = at
+	}
 	gh := github.NewClient(std)
 	if !opts.Token.IsZero() {
 		gh = gh.WithAuthToken(opts.Token.Reveal())
