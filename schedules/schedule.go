@@ -113,6 +113,9 @@ func parseEvery(d string) (every, error) {
 	if dur%time.Second != 0 {
 		return every{}, fmt.Errorf("@every %s: must be a whole number of seconds", d)
 	}
+	if dur > lookback {
+		return every{}, fmt.Errorf("@every %s: must be at most 5 years (43800h)", d)
+	}
 	return every{secs: int64(dur / time.Second)}, nil
 }
 

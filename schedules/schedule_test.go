@@ -134,6 +134,7 @@ func TestParseScheduleRefuses(t *testing.T) {
 		{"@every 1500ms", "@every 1500ms: must be a whole number of seconds"},
 		{"@every 1m0.5s", "must be a whole number of seconds"},
 		{"@every", "@every needs a duration"},
+		{"@every 2562047h", "must be at most 5 years"},
 		{"@every soon", "@every soon: not a Go duration"},
 		{"@everyday", "unrecognized descriptor: @everyday"},
 		{"@fortnightly", "unrecognized descriptor: @fortnightly"},

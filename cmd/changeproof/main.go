@@ -7,6 +7,9 @@ import (
 	"os"
 	"os/signal"
 	"syscall"
+	// Schedules name IANA time zones; embed the database so a container
+	// without /usr/share/zoneinfo computes the same windows.
+	_ "time/tzdata"
 
 	"github.com/changeproof/changeproof/internal/cli"
 )

@@ -139,9 +139,18 @@ func (c *Catalog) For(collector string) ([]evidence.Control, error) {
 	if !ok {
 		return nil, fmt.Errorf("the controls catalog maps no controls to collector %q", collector)
 	}
+	return c.Evidence(ids)
+}
+
+// Evidence returns controls by id, as recorded in evidence (a job's
+// control override). It fails for an id the catalog does not have.
+func (c *Catalog) Evidence(ids []string) ([]evidence.Control, error) {
 	out := make([]evidence.Control, 0, len(ids))
 	for _, id := range ids {
-		ctl := c.byID[id]
+		ctl, ok := c.byID[id]
+		if !ok {
+			return nil, fmt.Errorf("the controls catalog has no control %q", id)
+		}
 		out = append(out, evidence.Control{Framework: ctl.Framework, ID: ctl.ID, Title: ctl.Title})
 	}
 	return out, nil

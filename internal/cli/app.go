@@ -10,6 +10,7 @@ import (
 	"log/slog"
 	"os"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/spf13/cobra"
@@ -19,6 +20,7 @@ import (
 	"github.com/changeproof/changeproof/collectors/cistatus"
 	"github.com/changeproof/changeproof/collectors/deployments"
 	"github.com/changeproof/changeproof/collectors/mergeactivity"
+	"github.com/changeproof/changeproof/internal/scheduler"
 	"github.com/changeproof/changeproof/storage"
 	"github.com/changeproof/changeproof/storage/file"
 	s3store "github.com/changeproof/changeproof/storage/s3"
@@ -57,6 +59,14 @@ type App struct {
 	// StoreMaxAttempts bounds the tries of a network store's requests in
 	// tests (0 = the store's default).
 	StoreMaxAttempts int
+	// Listening, when set, is told the address `run` serves metrics on
+	// (tests listen on port 0).
+	Listening func(addr string)
+
+	metrics *scheduler.Metrics
+	outMu   sync.Mutex
+	// jobWidth is the longest job name, for run's table lines.
+	jobWidth int
 }
 
 // DefaultCollectors registers every collector: one line each.
@@ -163,7 +173,7 @@ Exit codes: 0 evidence written (whatever its findings) or command succeeded;
 	root.PersistentFlags().StringVar(&logLevel, "log-level", "warn", "log level on stderr: debug, info, warn or error")
 	root.CompletionOptions.DisableDefaultCmd = true
 	root.SetFlagErrorFunc(func(_ *cobra.Command, err error) error { return err })
-	root.AddCommand(app.collectCmd(), app.verifyCmd(), app.flushCmd(), app.storageCmd(), app.keygenCmd(), app.controlsCmd(), app.versionCmd())
+	root.AddCommand(app.collectCmd(), app.verifyCmd(), app.flushCmd(), app.storageCmd(), app.keygenCmd(), app.controlsCmd(), app.runCmd(), app.configCmd(), app.versionCmd())
 	return root
 }
 

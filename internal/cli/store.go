@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"os"
 	"path/filepath"
 	"strings"
 	"time"
@@ -36,7 +37,7 @@ func (f *storeFlags) register(fs *pflag.FlagSet) {
 	fs.StringVar(&f.lockMode, "lock-mode", "", "S3 Object Lock mode: compliance (default: nobody, not even the account root, can delete before retention ends) or governance")
 	fs.BoolVar(&f.legalHold, "legal-hold", false, "also place an S3 legal hold on every object")
 	fs.BoolVar(&f.allowUnlocked, "allow-unlocked", false, "write to a bucket without Object Lock (or an R2 lock rule); the evidence then records that its storage was not WORM")
-	fs.StringVar(&f.spool, "spool", "", "directory keeping signed evidence a store could not take, until `changeproof flush` (default $XDG_STATE_HOME/changeproof/spool)")
+	fs.StringVar(&f.spool, "spool", "", "directory keeping signed evidence a store could not take, until changeproof flush runs (default $XDG_STATE_HOME/changeproof/spool)")
 }
 
 // options resolves the flags over the config into store options.
@@ -77,6 +78,19 @@ func (app *App) spoolRoot(f *storeFlags, cfg *config.Config) (string, error) {
 		return filepath.Join(h, ".local", "state", "changeproof", "spool"), nil
 	}
 	return "", errors.New("no spool directory: set --spool, the config's storage.spool, XDG_STATE_HOME or HOME")
+}
+
+// lockDir is where the store locks live (internal/storelock): beside the
+// spools, under $XDG_STATE_HOME or ~/.local/state, else in the temp
+// directory.
+func (app *App) lockDir() string {
+	if d := app.Getenv("XDG_STATE_HOME"); d != "" {
+		return filepath.Join(d, "changeproof", "locks")
+	}
+	if h := app.Getenv("HOME"); h != "" {
+		return filepath.Join(h, ".local", "state", "changeproof", "locks")
+	}
+	return filepath.Join(os.TempDir(), fmt.Sprintf("changeproof-%d", os.Getuid()), "locks")
 }
 
 // isNetworkStore reports whether a store URL names a remote store, whose

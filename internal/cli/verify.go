@@ -37,7 +37,8 @@ and predicate types, raw facts that hash to the signed subject and are stored
 under raw/ unchanged, and — for a whole store — one unbroken hash chain per
 collector and scope (no deleted, modified, reordered or forked envelopes).
 Run records under runs/ (one per scheduled or ad hoc run of a configured
-job) are checked the same way, with one hash chain per job.
+job) are checked the same way, with one hash chain per job, and each job's
+scheduled windows must join: no gap, no overlap.
 On an S3 bucket with Object Lock, objects hidden behind a delete marker or
 overwritten with a newer version are reported as well.
 

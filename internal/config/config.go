@@ -3,9 +3,12 @@
 package config
 
 import (
+	"crypto/sha256"
+	"encoding/hex"
 	"errors"
 	"fmt"
 	"os"
+	"path/filepath"
 	"regexp"
 	"strings"
 
@@ -35,8 +38,15 @@ type Config struct {
 	// Policies holds a policy section per collector name; each collector
 	// decodes its own section strictly (see DecodePolicy).
 	Policies ast.Node `yaml:"policies"`
+	// Scheduler configures `changeproof run`: the metrics listener, the
+	// catch-up limit and the default time zone of jobs.
+	Scheduler Scheduler `yaml:"scheduler"`
+	// Jobs are the scheduled collections (see jobs.go).
+	Jobs []Job `yaml:"jobs"`
 
 	path string
+	data []byte
+	file *ast.File
 }
 
 // GitHub configures the GitHub REST API.
@@ -47,6 +57,18 @@ type GitHub struct {
 	// TokenEnv names the environment variable holding the token (default
 	// GITHUB_TOKEN). The token itself never goes in the file.
 	TokenEnv string `yaml:"token_env"`
+	// App authenticates as a GitHub App installation instead of a token.
+	App *GitHubApp `yaml:"app"`
+}
+
+// GitHubApp identifies a GitHub App installation to authenticate as.
+type GitHubApp struct {
+	// ID is the App's numeric id (its settings page: "App ID").
+	ID int64 `yaml:"id"`
+	// InstallationID is the installation of the App on the organisation.
+	InstallationID int64 `yaml:"installation_id"`
+	// PrivateKeyFile is the App's private key (PEM), mode 0600.
+	PrivateKeyFile string `yaml:"private_key_file"`
 }
 
 // Storage configures how evidence is kept in an S3 or R2 store.
@@ -100,7 +122,7 @@ func Parse(path string, data []byte) (*Config, error) {
 	if err := yaml.UnmarshalWithOptions(data, &c, yaml.Strict()); err != nil {
 		return nil, Error(path, err)
 	}
-	c.path = path
+	c.path, c.data = path, data
 	if n := c.Policies; n != nil && n.Type() != ast.MappingType && n.Type() != ast.MappingValueType && n.Type() != ast.NullType {
 		pos := n.GetToken().Position
 		return nil, fmt.Errorf("%s:%d:%d: policies: want a mapping of collector name to policy", path, pos.Line, pos.Column)
@@ -108,22 +130,36 @@ func Parse(path string, data []byte) (*Config, error) {
 	if err := c.check(data); err != nil {
 		return nil, err
 	}
+	c.resolvePaths()
 	return &c, nil
+}
+
+// resolvePaths makes the file paths the config names relative to the
+// config file's directory (as Prometheus does), so a config means the same
+// whatever directory changeproof is started from.
+func (c *Config) resolvePaths() {
+	dir := filepath.Dir(c.path)
+	rel := func(p string) string {
+		if p == "" || filepath.IsAbs(p) {
+			return p
+		}
+		return filepath.Join(dir, p)
+	}
+	c.Key = rel(c.Key)
+	c.Storage.Spool = rel(c.Storage.Spool)
+	if a := c.GitHub.App; a != nil {
+		a.PrivateKeyFile = rel(a.PrivateKeyFile)
+	}
+	if path, ok := strings.CutPrefix(c.Store, "file://"); ok {
+		c.Store = "file://" + rel(path)
+	} else if c.Store != "" && !strings.Contains(c.Store, "://") {
+		c.Store = rel(c.Store)
+	}
 }
 
 // check validates values the YAML types cannot, naming file, line and key.
 func (c *Config) check(data []byte) error {
-	at := func(key string) string {
-		if p, err := yaml.PathString("$." + key); err == nil {
-			if file, err := parser.ParseBytes(data, 0); err == nil {
-				if n, err := p.FilterFile(file); err == nil && n != nil {
-					pos := n.GetToken().Position
-					return fmt.Sprintf("%s:%d:%d: %s", c.path, pos.Line, pos.Column, key)
-				}
-			}
-		}
-		return c.path + ": " + key
-	}
+	at := c.At
 	for _, key := range []string{"github.token_env", "cloudflare.token_env"} {
 		env := c.GitHub.TokenEnv
 		if key == "cloudflare.token_env" {
@@ -146,7 +182,62 @@ func (c *Config) check(data []byte) error {
 	default:
 		return fmt.Errorf("%s %q: want compliance or governance", at("storage.lock_mode"), c.Storage.LockMode)
 	}
-	return nil
+	if a := c.GitHub.App; a != nil {
+		switch {
+		case a.ID <= 0:
+			return fmt.Errorf("%s: want the App's numeric id", at("github.app.id"))
+		case a.InstallationID <= 0:
+			return fmt.Errorf("%s: want the numeric id of the App's installation", at("github.app.installation_id"))
+		case a.PrivateKeyFile == "":
+			return fmt.Errorf("%s: want the path of the App's private key (PEM, mode 0600)", at("github.app.private_key_file"))
+		}
+	}
+	if err := c.checkScheduler(); err != nil {
+		return err
+	}
+	return c.checkJobs()
+}
+
+// At renders a YAML path below the root ("jobs[2].schedule") as
+// "FILE:LINE:COL: jobs[2].schedule" when the file has the key, and as
+// "FILE: jobs[2].schedule" when it does not (a default was used).
+func (c *Config) At(key string) string {
+	if c.file == nil && c.data != nil {
+		c.file, _ = parser.ParseBytes(c.data, 0)
+	}
+	// A key the file lacks is placed at its nearest parent that it has.
+	for at := key; at != "" && c.file != nil; at = parentPath(at) {
+		if p, err := yaml.PathString("$." + at); err == nil {
+			if n, err := p.FilterFile(c.file); err == nil && n != nil {
+				pos := n.GetToken().Position
+				return fmt.Sprintf("%s:%d:%d: %s", c.path, pos.Line, pos.Column, key)
+			}
+		}
+	}
+	return orPath(c.path) + ": " + key
+}
+
+// parentPath drops the last element of a YAML path: "a.b[2].c" -> "a.b[2]" -> "a.b" -> "a" -> "".
+func parentPath(p string) string {
+	i := strings.LastIndexAny(p, ".[")
+	if i < 0 {
+		return ""
+	}
+	return p[:i]
+}
+
+func orPath(p string) string {
+	if p == "" {
+		return "config"
+	}
+	return p
+}
+
+// SHA256 is the digest of the file's bytes, recorded in run records so an
+// auditor can tell which configuration ran a job.
+func (c *Config) SHA256() string {
+	sum := sha256.Sum256(c.data)
+	return hex.EncodeToString(sum[:])
 }
 
 var (

@@ -26,6 +26,9 @@ type env struct {
 	ledger *ledger.Ledger
 	ver    *evidence.Verifier
 	now    time.Time
+	// windowEnd is where each job's next run record window starts, so
+	// the windows of a job's records join as the scheduler's do.
+	windowEnd map[string]time.Time
 }
 
 func newEnv(t *testing.T) *env {

@@ -2,6 +2,7 @@ package ledger
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"slices"
 	"time"
@@ -129,16 +130,37 @@ func (l *Ledger) runRecords(ctx context.Context, job string, newestFirst bool, v
 		return err
 	}
 	isRun := func(key string) bool { _, err := ParseRunKey(key); return err == nil }
-	return l.walk(ctx, RunPrefix(job), isRun, newestFirst, func(key string, data []byte) bool {
+	var seen, verified int
+	var firstErr error
+	err = l.walk(ctx, RunPrefix(job), isRun, newestFirst, func(key string, data []byte) bool {
+		seen++
 		pk, _ := ParseRunKey(key)
 		e, err := checkRunRecord(ctx, v, pk, data)
 		if err != nil {
+			if firstErr == nil {
+				firstErr = fmt.Errorf("%s: %w", key, err)
+			}
 			return true
 		}
+		verified++
 		e.Key = key
 		return visit(e)
 	})
+	if err != nil {
+		return err
+	}
+	if seen > 0 && verified == 0 {
+		// Carrying on would start a second chain and forget which windows
+		// were collected: a rotated or wrong signing key, or tampering.
+		return fmt.Errorf("%w: job %s has %d run record(s) but none verifies with signing key %s (first: %v); was the key changed? Check the store with `changeproof verify` and the key that signed them",
+			ErrUnverifiableRuns, job, seen, l.Signer.KeyID(), firstErr)
+	}
+	return nil
 }
+
+// ErrUnverifiableRuns: a job's run records exist, but none verifies with
+// the ledger's key.
+var ErrUnverifiableRuns = errors.New("no run record verifies")
 
 // walk reads the objects under prefix whose keys want accepts, in key
 // order (newest first when newestFirst), and passes each key and content to

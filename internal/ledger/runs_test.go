@@ -38,6 +38,15 @@ func (e *env) record(job string, status evidence.RunStatus, trigger string, evs 
 		Status:     status,
 		Producer:   evidence.Producer{Name: "changeproof", Version: "test"},
 	}
+	if start, ok := e.windowEnd[job]; ok && trigger != evidence.TriggerManual {
+		rec.Window.Start = start
+	}
+	if trigger != evidence.TriggerManual && status != evidence.RunInterrupted {
+		if e.windowEnd == nil {
+			e.windowEnd = map[string]time.Time{}
+		}
+		e.windowEnd[job] = rec.Window.End
+	}
 	if status != evidence.RunSuccess {
 		rec.Error = "collection of " + job + " did not complete: " + string(status)
 	}
@@ -302,7 +311,16 @@ func TestLastWindowEnd(t *testing.T) {
 	}
 	foreign := e.record("nightly", evidence.RunMissed, evidence.TriggerSchedule)
 	foreign.Window.End = foreign.Window.End.Add(1000 * time.Hour)
-	if _, err := (&ledger.Ledger{Store: e.store, Signer: otherSigner}).AppendRun(ctx, foreign); err != nil {
+	other := &ledger.Ledger{Store: e.store, Signer: otherSigner}
+	// Another key finds records but none it can verify: it refuses to
+	// start a second chain, or to forget the windows collected.
+	if _, err := other.AppendRun(ctx, foreign); !errors.Is(err, ledger.ErrUnverifiableRuns) {
+		t.Fatalf("AppendRun with another key: %v, want ErrUnverifiableRuns", err)
+	}
+	if _, err := other.LastWindowEnd(ctx, "nightly"); !errors.Is(err, ledger.ErrUnverifiableRuns) || !strings.Contains(err.Error(), "was the key changed?") {
+		t.Fatalf("LastWindowEnd with another key: %v", err)
+	}
+	if _, err := other.AppendRunAfter(ctx, foreign, evidence.Previous{First: true}, time.Time{}); err != nil {
 		t.Fatal(err)
 	}
 	if end := last(); !end.Equal(want) {
@@ -421,8 +439,33 @@ func TestVerifyDetectsDeletedRunRecord(t *testing.T) {
 	if rep.OK() || !problemFor(rep, c.Key, "chain broken: previous run record "+b.Key) || !problemFor(rep, c.Key, "deleted") {
 		t.Fatalf("deleted run record not reported on its successor: %v", rep.Problems)
 	}
-	if rep.Runs != 2 || rep.RunsVerified != 2 || len(rep.Problems) != 1 {
+	// The window it accounted for is now a gap too.
+	if !problemFor(rep, c.Key, "leaves a gap") || rep.Runs != 2 || rep.RunsVerified != 2 || len(rep.Problems) != 2 {
 		t.Fatalf("report %+v", rep)
+	}
+}
+
+func TestVerifyDetectsGapsAndOverlapsBetweenWindows(t *testing.T) {
+	e := newEnv(t)
+	e.success("nightly")
+	// A manual run of any window, and an interrupted run, do not count.
+	manual := e.record("nightly", evidence.RunError, evidence.TriggerManual)
+	manual.Window.Start = manual.Window.Start.Add(-240 * time.Hour)
+	e.appendRun(manual)
+	e.appendRun(e.record("nightly", evidence.RunInterrupted, evidence.TriggerSchedule))
+	e.success("nightly")
+	if rep := e.verify(); !rep.OK() {
+		t.Fatalf("contiguous windows reported: %v", rep.Problems)
+	}
+	gap := e.record("nightly", evidence.RunError, evidence.TriggerSchedule)
+	gap.Window.Start = gap.Window.Start.Add(30 * time.Minute)
+	gapEntry := e.appendRun(gap)
+	over := e.record("nightly", evidence.RunError, evidence.TriggerCatchUp)
+	over.Window.Start = over.Window.Start.Add(-30 * time.Minute)
+	overEntry := e.appendRun(over)
+	rep := e.verify()
+	if !problemFor(rep, gapEntry.Key, "leaves a gap") || !problemFor(rep, overEntry.Key, "overlaps the window") || len(rep.Problems) != 2 {
+		t.Fatalf("problems: %v", rep.Problems)
 	}
 }
 

@@ -225,9 +225,37 @@ func verifyRuns(ctx context.Context, st storage.Store, v *evidence.Verifier, pre
 		rep.RunHeads = append(rep.RunHeads, RunHead{Job: p.Job, Records: len(links), Head: last.key, HeadSHA256: last.digest, FinishedAt: p.FinishedAt})
 		if !skipChains {
 			verifyChain(ctx, st, links, "run record", "run chain of job "+p.Job, rep)
+			verifyWindows(links, rep)
 		}
 	}
 	return nil
+}
+
+// verifyWindows checks that a job's scheduled windows join: each starts
+// where the one before ended, so the run records account for every moment
+// since the job's first window, collected or recorded as missed. Manual
+// runs (any window) and interrupted runs (collected again) are left out.
+func verifyWindows(links []link, rep *Report) {
+	var prev *link
+	for i := range links {
+		l := &links[i]
+		p := l.run.Predicate
+		if p.Trigger == evidence.TriggerManual || p.Status == evidence.RunInterrupted {
+			continue
+		}
+		if prev != nil {
+			end := prev.run.Predicate.Window.End
+			switch {
+			case p.Window.Start.After(end):
+				rep.add(l.key, "window %s of job %s leaves a gap after the window %s of %s: %s to %s is neither collected nor recorded as missed",
+					p.Window, p.Job, prev.run.Predicate.Window, prev.key, end.UTC().Format(time.RFC3339), p.Window.Start.UTC().Format(time.RFC3339))
+			case p.Window.Start.Before(end):
+				rep.add(l.key, "window %s of job %s overlaps the window %s of %s",
+					p.Window, p.Job, prev.run.Predicate.Window, prev.key)
+			}
+		}
+		prev = l
+	}
 }
 
 // verifyRun checks one run record. The link is set when the record itself

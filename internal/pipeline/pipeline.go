@@ -31,6 +31,12 @@ type Runner struct {
 	Storage *storage.Description
 	Now     func() time.Time
 	Logger  *slog.Logger
+	// Job names the scheduled job this runner collects for (recorded in
+	// the evidence); empty for an ad hoc collection.
+	Job string
+	// Controls, when not nil, replaces the catalog's controls for the
+	// collector (a job's control override).
+	Controls []evidence.Control
 }
 
 // Outcome is what one run produced.
@@ -48,9 +54,12 @@ type Outcome struct {
 // evidence could be written; a failed collection returns an Outcome with
 // CollectErr set and its error evidence written.
 func (r *Runner) Run(ctx context.Context, c collectors.Collector, req collectors.Request) (*Outcome, error) {
-	ctrls, err := r.Catalog.For(c.Name())
-	if err != nil {
-		return nil, err
+	ctrls := r.Controls
+	if ctrls == nil {
+		var err error
+		if ctrls, err = r.Catalog.For(c.Name()); err != nil {
+			return nil, err
+		}
 	}
 	policy, err := json.Marshal(req.Policy)
 	if err != nil {
@@ -58,6 +67,7 @@ func (r *Runner) Run(ctx context.Context, c collectors.Collector, req collectors
 	}
 	st := &evidence.Statement{Predicate: evidence.Predicate{
 		Collector: evidence.CollectorInfo{Name: c.Name(), Version: c.Version()},
+		Job:       r.Job,
 		Controls:  ctrls,
 		Scope:     req.Scope.String(),
 		Targets:   []string{},
@@ -87,7 +97,7 @@ func (r *Runner) Run(ctx context.Context, c collectors.Collector, req collectors
 		return nil, fmt.Errorf("reading the evidence chain before collecting: %w", err)
 	}
 
-	res, cerr := c.Collect(ctx, req)
+	res, cerr := collect(ctx, c, req)
 	p.CollectedAt = r.Now().UTC()
 	if cerr == nil && res != nil {
 		out.Result = res
@@ -143,4 +153,15 @@ func (r *Runner) Run(ctx context.Context, c collectors.Collector, req collectors
 	out.Entry = entry
 	log.Info("evidence written", "key", entry.Key, "status", p.Status)
 	return out, nil
+}
+
+// collect runs the collector, turning a panic into an error so that the
+// failed collection is recorded as error evidence like any other failure.
+func collect(ctx context.Context, c collectors.Collector, req collectors.Request) (res *collectors.Result, err error) {
+	defer func() {
+		if p := recover(); p != nil {
+			res, err = nil, fmt.Errorf("collector %s panicked: %v", c.Name(), p)
+		}
+	}()
+	return c.Collect(ctx, req)
 }

@@ -64,7 +64,8 @@ type Store struct {
 	spooled []string
 	// down is set once the remote store was unavailable: later writes of
 	// the same run go straight to the spool instead of waiting through the
-	// remote store's retries again. Flush always tries the remote store.
+	// remote store's retries again. Flush always tries the remote store,
+	// and clears down once the spool is empty.
 	down bool
 }
 
@@ -285,6 +286,11 @@ func (s *Store) Flush(ctx context.Context) (*FlushReport, error) {
 		if err := os.Remove(filepath.Join(s.dir, storageFile)); err != nil && !errors.Is(err, fs.ErrNotExist) {
 			return rep, fmt.Errorf("spool %s: %w", s.dir, err)
 		}
+		// The store holds everything again: later writes (the daemon's
+		// next runs) try it first rather than going to the spool.
+		s.mu.Lock()
+		s.down, s.spooled = false, nil
+		s.mu.Unlock()
 	}
 	if ferr != nil {
 		return rep, ferr

@@ -1,0 +1,513 @@
+// Package scheduler runs the jobs of a config file: each on its cron
+// schedule, each run collecting the window since the previous tick, catching
+// up missed windows at start, and leaving a signed run record of every run,
+// whatever its outcome.
+package scheduler
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"runtime/debug"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/robfig/cron/v3"
+
+	"github.com/changeproof/changeproof/collectors"
+	"github.com/changeproof/changeproof/evidence"
+	"github.com/changeproof/changeproof/internal/ledger"
+	"github.com/changeproof/changeproof/internal/pipeline"
+	"github.com/changeproof/changeproof/schedules"
+)
+
+// recordTimeout bounds writing a run record after the run's context ended.
+const recordTimeout = 30 * time.Second
+
+// Job is a config job resolved for running: its collector, schedule,
+// request (scope and policy; the window is set per run) and the pipeline
+// that judges and writes its evidence.
+type Job struct {
+	Name      string
+	Schedule  *schedules.Schedule
+	Collector collectors.Collector
+	Request   collectors.Request
+	Runner    *pipeline.Runner
+}
+
+// Options configure a Scheduler.
+type Options struct {
+	// Ledger writes run records and finds each job's last window.
+	Ledger *ledger.Ledger
+	// Now is the clock (default time.Now).
+	Now    func() time.Time
+	Logger *slog.Logger
+	// MaxCatchUp bounds the windows run at once (default 31).
+	MaxCatchUp int
+	// Producer and Config are recorded in every run record.
+	Producer evidence.Producer
+	Config   *evidence.RunConfig
+	// Metrics, when set, is updated after every run.
+	Metrics *Metrics
+	// Flush, when set, uploads evidence a store spooled earlier; it runs
+	// before each job's due windows.
+	Flush func(context.Context) error
+	// Report, when set, is called after every run (for progress output).
+	Report func(Result)
+	// ShutdownGrace is how long Serve lets a run finish after its context
+	// is cancelled before abandoning it (default 30s).
+	ShutdownGrace time.Duration
+	// Lock, when set, is held while a job's windows are collected and
+	// recorded, so that writers of one store take turns and chains never
+	// fork (see internal/storelock); without it the scheduler's runs take
+	// turns among themselves.
+	Lock func(context.Context) (unlock func(), err error)
+}
+
+// Scheduler runs jobs.
+type Scheduler struct {
+	opts  Options
+	jobs  []*Job
+	state map[string]*jobState
+	// stopping is set once Serve stops taking runs; /healthz reports it.
+	stopping atomic.Bool
+	abort    context.CancelFunc
+	abortMu  sync.Mutex
+	// storeMu makes runs take turns when Options.Lock is not set.
+	storeMu sync.Mutex
+}
+
+type jobState struct {
+	mu sync.Mutex // one run of a job at a time, in every mode
+	// last is the end of the newest window recorded; loaded from the
+	// store's run records on first use.
+	last   time.Time
+	loaded bool
+	// started is set once the daemon ran the job's catch-up.
+	started atomic.Bool
+}
+
+// Result is the outcome of one run.
+type Result struct {
+	Job     string
+	Trigger string
+	Window  schedules.Window
+	Status  evidence.RunStatus
+	// Err is why the run did not succeed.
+	Err error
+	// Evidence is the evidence written, when any.
+	Evidence *ledger.Entry
+	// Outcome is the pipeline's outcome, when the collection returned.
+	Outcome *pipeline.Outcome
+	// Record is the run record written; nil when the store took none.
+	Record *ledger.RunEntry
+	// RecordErr is why no run record could be written.
+	RecordErr error
+	Duration  time.Duration
+	// Finished is when the run (or the attempt to start it) ended.
+	Finished time.Time
+}
+
+// New returns a scheduler for jobs.
+func New(jobs []*Job, opts Options) *Scheduler {
+	if opts.Now == nil {
+		opts.Now = time.Now
+	}
+	if opts.Logger == nil {
+		opts.Logger = slog.New(slog.DiscardHandler)
+	}
+	if opts.MaxCatchUp <= 0 {
+		opts.MaxCatchUp = schedules.DefaultMaxCatchUp
+	}
+	if opts.ShutdownGrace == 0 {
+		opts.ShutdownGrace = 30 * time.Second
+	}
+	s := &Scheduler{opts: opts, jobs: jobs, state: map[string]*jobState{}}
+	for _, j := range jobs {
+		s.state[j.Name] = &jobState{}
+		if opts.Metrics != nil {
+			opts.Metrics.Register(j.Name)
+		}
+	}
+	return s
+}
+
+// lock takes the store lock: appending to a chain reads its head and then
+// writes after it, which two writers must not do at once.
+func (s *Scheduler) lock(ctx context.Context) (func(), error) {
+	if s.opts.Lock != nil {
+		return s.opts.Lock(ctx)
+	}
+	s.storeMu.Lock()
+	return s.storeMu.Unlock, nil
+}
+
+// Jobs are the scheduler's jobs.
+func (s *Scheduler) Jobs() []*Job { return s.jobs }
+
+// Once runs every job's due windows (catch-up included) and returns the
+// results, job by job in config order. It stops early only when ctx ends.
+func (s *Scheduler) Once(ctx context.Context) []Result {
+	var all []Result
+	for _, j := range s.jobs {
+		if ctx.Err() != nil {
+			break
+		}
+		all = append(all, s.RunDue(ctx, j, evidence.TriggerOnce)...)
+	}
+	return all
+}
+
+// RunDue runs the windows of a job that are due now: every window since the
+// last one its run records show, oldest first, at most MaxCatchUp of them
+// (older ones are recorded as missed). A job already running is waited for.
+func (s *Scheduler) RunDue(ctx context.Context, j *Job, trigger string) []Result {
+	st := s.state[j.Name]
+	st.mu.Lock()
+	defer st.mu.Unlock()
+	log := s.opts.Logger.With("job", j.Name)
+	unlock, err := s.lock(ctx)
+	if err != nil {
+		// Nothing was collected; the next tick or start tries again.
+		log.Error("the store is busy; not running", "err", err)
+		r := Result{Job: j.Name, Trigger: trigger, Status: evidence.RunInterrupted, Err: err}
+		s.observe(r)
+		return []Result{r}
+	}
+	defer unlock()
+	if s.stopping.Load() {
+		return nil // shutdown began while waiting for the lock
+	}
+	if s.opts.Flush != nil {
+		if err := s.opts.Flush(ctx); err != nil {
+			log.Warn("spooled evidence could not be uploaded yet", "err", err)
+		}
+	}
+	if !st.loaded {
+		last, err := s.opts.Ledger.LastWindowEnd(ctx, j.Name)
+		if err != nil {
+			// Without the last window, running would leave a gap or
+			// overlap; the next tick tries again.
+			err = fmt.Errorf("job %s: finding its last window in the store: %w", j.Name, err)
+			log.Error("cannot schedule the job's windows", "err", err)
+			r := Result{Job: j.Name, Trigger: trigger, Status: evidence.RunError, Err: err}
+			s.observe(r)
+			return []Result{r}
+		}
+		st.last, st.loaded = last, true
+	}
+	due, err := j.Schedule.Due(st.last, s.opts.Now(), s.opts.MaxCatchUp)
+	if err != nil {
+		err = fmt.Errorf("job %s: %w", j.Name, err)
+		log.Error("cannot schedule the job's windows", "err", err)
+		r := Result{Job: j.Name, Trigger: trigger, Status: evidence.RunError, Err: err}
+		s.observe(r)
+		return []Result{r}
+	}
+	var out []Result
+	if !due.Missed.Start.IsZero() {
+		r := s.recordMissed(ctx, j, due, trigger)
+		out = append(out, r)
+		if r.Record == nil {
+			// Collecting after an unrecorded gap would hide it; the next
+			// tick tries to record it again.
+			return out
+		}
+		st.last = due.Missed.End
+	}
+	for _, w := range due.Windows {
+		// Once stopping, the run in progress may finish but no further
+		// window starts: the next start catches up from here.
+		if ctx.Err() != nil || s.stopping.Load() {
+			break
+		}
+		r := s.runWindow(ctx, j, w, trigger)
+		out = append(out, r)
+		if r.Status == evidence.RunInterrupted || r.Record == nil {
+			// Collected again on the next tick or start.
+			break
+		}
+		st.last = w.End
+	}
+	return out
+}
+
+func (s *Scheduler) recordMissed(ctx context.Context, j *Job, due schedules.Due, trigger string) Result {
+	now := s.opts.Now().UTC()
+	rec := s.newRecord(j, due.Missed, trigger, now)
+	rec.Status = evidence.RunMissed
+	rec.Error = fmt.Sprintf("not collected: %d windows were due, more than the catch-up limit of %d; %s",
+		len(due.Windows)+countTicks(j.Schedule, due.Missed), s.opts.MaxCatchUp, s.backfill("collect this period", j, due.Missed))
+	rec.FinishedAt = now
+	r := Result{Job: j.Name, Trigger: trigger, Window: due.Missed, Status: evidence.RunMissed, Err: errors.New(rec.Error)}
+	r.Record, r.RecordErr = s.writeRecord(ctx, rec)
+	s.opts.Logger.Warn("windows missed beyond the catch-up limit; recorded", "job", j.Name, "window", due.Missed.String())
+	s.observe(r)
+	s.report(r)
+	return r
+}
+
+// countTicks counts the schedule's windows in w (for the missed record).
+func countTicks(sc *schedules.Schedule, w schedules.Window) int {
+	n := 0
+	for t := sc.Next(w.Start.Add(-time.Nanosecond)); !t.IsZero() && !t.After(w.End) && n < 1_000_000; t = sc.Next(t) {
+		if t.After(w.Start) {
+			n++
+		}
+	}
+	return n
+}
+
+func (s *Scheduler) newRecord(j *Job, w schedules.Window, trigger string, started time.Time) *evidence.RunRecord {
+	return &evidence.RunRecord{
+		Job:       j.Name,
+		Collector: evidence.CollectorInfo{Name: j.Collector.Name(), Version: j.Collector.Version()},
+		Schedule:  j.Schedule.Spec(),
+		TimeZone:  j.Schedule.Location().String(),
+		Trigger:   trigger,
+		Window:    w,
+		StartedAt: started,
+		Evidence:  []evidence.RunEvidence{},
+		Config:    s.opts.Config,
+		Producer:  s.opts.Producer,
+	}
+}
+
+// backfill says how to collect w of job j by hand.
+func (s *Scheduler) backfill(what string, j *Job, w schedules.Window) string {
+	config := "FILE"
+	if c := s.opts.Config; c != nil && c.Path != "" && !strings.ContainsAny(c.Path, " '\"`$\\") {
+		config = c.Path
+	}
+	return fmt.Sprintf("%s with `changeproof collect --config %s --job %s --from %s --to %s`",
+		what, config, j.Name, w.Start.Format(time.RFC3339), w.End.Format(time.RFC3339))
+}
+
+// RunWindow collects one window of a job and records the run, holding the
+// store lock. A panic in the collection is recovered and recorded as an
+// error run; a run whose context ends is recorded as interrupted.
+func (s *Scheduler) RunWindow(ctx context.Context, j *Job, w schedules.Window, trigger string) Result {
+	unlock, err := s.lock(ctx)
+	if err != nil {
+		return Result{Job: j.Name, Trigger: trigger, Window: w, Status: evidence.RunInterrupted, Err: err}
+	}
+	defer unlock()
+	return s.runWindow(ctx, j, w, trigger)
+}
+
+// runWindow is RunWindow with the store lock held.
+func (s *Scheduler) runWindow(ctx context.Context, j *Job, w schedules.Window, trigger string) (r Result) {
+	started := s.opts.Now().UTC()
+	rec := s.newRecord(j, w, trigger, started)
+	r = Result{Job: j.Name, Trigger: trigger, Window: w}
+	log := s.opts.Logger.With("job", j.Name, "window", w.String(), "trigger", trigger)
+	// The run chain's head, read before the run: with the lock held
+	// nobody appends meanwhile, and the record can still be written (to
+	// the spool) if the store goes away during the run.
+	prev, headAt, headErr := s.opts.Ledger.RunHead(ctx, j.Name)
+	if errors.Is(headErr, ledger.ErrUnverifiableRuns) {
+		log.Error("not running", "err", headErr)
+		r.Status, r.Err = evidence.RunError, headErr
+		s.observe(r)
+		s.report(r)
+		return r
+	}
+	log.Info("run starting")
+
+	func() {
+		defer func() {
+			if p := recover(); p != nil {
+				r.Err = fmt.Errorf("the run panicked: %v", p)
+				log.Error("run panicked; recording it", "panic", fmt.Sprint(p))
+				log.Debug("panic stack", "stack", string(debug.Stack()))
+			}
+		}()
+		req := j.Request
+		req.Window = w
+		out, err := j.Runner.Run(ctx, j.Collector, req)
+		r.Outcome = out
+		switch {
+		case err != nil:
+			r.Err = err
+		case out.CollectErr != nil:
+			r.Err = out.CollectErr
+		}
+		if out != nil && out.Entry != nil {
+			r.Evidence = out.Entry
+		}
+	}()
+
+	// A run succeeds only with evidence whose collection completed; the
+	// run record's verifier holds it to that too.
+	if r.Err == nil && r.Evidence == nil {
+		r.Err = errors.New("the run wrote no evidence")
+	} else if r.Err == nil && r.Evidence.Statement.Predicate.Status == evidence.StatusError {
+		r.Err = fmt.Errorf("the evidence has status error: %s", r.Evidence.Statement.Predicate.Reason)
+	}
+	switch {
+	case r.Err == nil:
+		r.Status = evidence.RunSuccess
+	case ctx.Err() != nil:
+		r.Status = evidence.RunInterrupted
+		r.Err = fmt.Errorf("interrupted by shutdown; the window is collected again at the next start: %w", r.Err)
+	default:
+		r.Status = evidence.RunError
+	}
+	rec.Status = r.Status
+	switch {
+	case r.Status == evidence.RunError:
+		rec.Error = r.Err.Error() + "; " + s.backfill("this window is not collected again by the schedule: collect it", j, w)
+	case r.Err != nil:
+		rec.Error = r.Err.Error()
+	}
+	if e := r.Evidence; e != nil {
+		rec.Evidence = append(rec.Evidence, evidence.RunEvidence{Key: e.Key, SHA256: e.SHA256, Status: e.Statement.Predicate.Status})
+	}
+	rec.FinishedAt = s.opts.Now().UTC()
+	r.Finished, r.Duration = rec.FinishedAt, rec.FinishedAt.Sub(started)
+	if headErr == nil {
+		r.Record, r.RecordErr = s.writeRecordAfter(ctx, rec, prev, headAt)
+	} else {
+		r.Record, r.RecordErr = s.writeRecord(ctx, rec)
+	}
+	if r.RecordErr != nil {
+		log.Error("the run record could not be written", "err", r.RecordErr)
+	} else {
+		log.Info("run recorded", "status", r.Status, "record", r.Record.Key)
+	}
+	s.observe(r)
+	s.report(r)
+	return r
+}
+
+// writeRecord appends a run record after the job's current head.
+func (s *Scheduler) writeRecord(ctx context.Context, rec *evidence.RunRecord) (*ledger.RunEntry, error) {
+	ctx, cancel := recordContext(ctx)
+	defer cancel()
+	return s.opts.Ledger.AppendRun(ctx, rec)
+}
+
+// writeRecordAfter appends a run record after the head read before the run.
+func (s *Scheduler) writeRecordAfter(ctx context.Context, rec *evidence.RunRecord, prev evidence.Previous, headAt time.Time) (*ledger.RunEntry, error) {
+	ctx, cancel := recordContext(ctx)
+	defer cancel()
+	return s.opts.Ledger.AppendRunAfter(ctx, rec, prev, headAt)
+}
+
+// recordContext: after shutdown ended ctx, the record is still written,
+// within a bound.
+func recordContext(ctx context.Context) (context.Context, context.CancelFunc) {
+	if ctx.Err() == nil {
+		return ctx, func() {}
+	}
+	return context.WithTimeout(context.WithoutCancel(ctx), recordTimeout)
+}
+
+func (s *Scheduler) observe(r Result) {
+	if r.Finished.IsZero() {
+		r.Finished = s.opts.Now()
+	}
+	if s.opts.Metrics != nil {
+		s.opts.Metrics.Observe(r)
+	}
+}
+
+func (s *Scheduler) report(r Result) {
+	if s.opts.Report != nil {
+		s.opts.Report(r)
+	}
+}
+
+// Healthy reports whether the daemon is taking runs.
+func (s *Scheduler) Healthy() bool { return !s.stopping.Load() }
+
+// Abort cancels the runs in progress of Serve at once (a second signal).
+func (s *Scheduler) Abort() {
+	s.abortMu.Lock()
+	defer s.abortMu.Unlock()
+	if s.abort != nil {
+		s.abort()
+	}
+}
+
+// Serve runs every job's catch-up, then each job on its schedule, until ctx
+// ends. Then it takes no new runs, lets the runs in progress finish for
+// ShutdownGrace, and abandons what is left (recorded as interrupted). Runs
+// of one job never overlap: a tick that comes while the job still runs is
+// skipped (cron.SkipIfStillRunning) and its window is collected by the
+// next run, which runs every window due.
+func (s *Scheduler) Serve(ctx context.Context) error {
+	runCtx, cancel := context.WithCancel(context.WithoutCancel(ctx))
+	defer cancel()
+	s.abortMu.Lock()
+	s.abort = cancel
+	s.abortMu.Unlock()
+
+	logger := cronLogger{log: s.opts.Logger}
+	c := cron.New(cron.WithLocation(time.UTC), cron.WithLogger(logger))
+	var catchUps sync.WaitGroup
+	for _, j := range s.jobs {
+		skipLog := cronLogger{log: s.opts.Logger.With("job", j.Name), skipped: func() {
+			if s.opts.Metrics != nil {
+				s.opts.Metrics.Skipped(j.Name)
+			}
+		}}
+		st := s.state[j.Name]
+		run := cron.NewChain(cron.Recover(logger), cron.SkipIfStillRunning(skipLog)).Then(cron.FuncJob(func() {
+			trigger := evidence.TriggerSchedule
+			if !st.started.Swap(true) {
+				trigger = evidence.TriggerCatchUp
+			}
+			s.RunDue(runCtx, j, trigger)
+		}))
+		c.Schedule(j.Schedule, run)
+		catchUps.Add(1)
+		go func() {
+			defer catchUps.Done()
+			run.Run()
+		}()
+		s.opts.Logger.Info("job scheduled", "job", j.Name, "schedule", j.Schedule.String(), "next", j.Schedule.Next(s.opts.Now()))
+	}
+	c.Start()
+	<-ctx.Done()
+
+	s.stopping.Store(true)
+	s.opts.Logger.Info("stopping: no new runs; waiting for the runs in progress", "grace", s.opts.ShutdownGrace)
+	stopped := c.Stop() // returns once the scheduler loop took no more runs
+	done := make(chan struct{})
+	go func() {
+		<-stopped.Done()
+		catchUps.Wait()
+		close(done)
+	}()
+	select {
+	case <-done:
+	case <-time.After(s.opts.ShutdownGrace):
+		s.opts.Logger.Warn("abandoning the runs in progress; they are recorded as interrupted")
+		cancel()
+		<-done
+	}
+	return nil
+}
+
+// cronLogger adapts slog to cron's logger; skipped counts skipped ticks.
+type cronLogger struct {
+	log     *slog.Logger
+	skipped func()
+}
+
+func (l cronLogger) Info(msg string, kv ...any) {
+	if msg == "skip" && l.skipped != nil {
+		l.skipped()
+		l.log.Warn("tick skipped: the job's previous run is still going; its window is collected by the next run")
+		return
+	}
+	l.log.Debug("cron: "+msg, kv...)
+}
+
+func (l cronLogger) Error(err error, msg string, kv ...any) {
+	l.log.Error("cron: "+msg, append(kv, "err", err)...)
+}
