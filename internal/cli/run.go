@@ -19,6 +19,7 @@ import (
 	"github.com/changeproof/changeproof/evidence"
 	"github.com/changeproof/changeproof/internal/config"
 	"github.com/changeproof/changeproof/internal/scheduler"
+	"github.com/changeproof/changeproof/schedules"
 )
 
 type runFlags struct {
@@ -52,8 +53,8 @@ is recorded as error with the command that collects its window again; the
 schedule does not retry it.
 
 Runs and collect commands of this host writing to one store take turns (a
-lock file under $XDG_STATE_HOME/changeproof/locks), so hash chains never
-fork; run one scheduler per store.
+lock on a directory store's directory, or on a file beside the spool for a
+bucket), so hash chains never fork; run one scheduler per store.
 
 On SIGTERM or SIGINT the daemon takes no new runs and gives the run in progress
 scheduler.shutdown_grace (default 30s) to finish; then, or at a second signal,
@@ -169,13 +170,16 @@ func (app *App) onceExit(results []scheduler.Result, s *session) error {
 		// One more try, so that what an earlier job spooled is not left
 		// behind if the store came back.
 		ctx := context.Background()
-		_, _ = s.spool.Flush(ctx)
+		if unlock, err := s.lock(ctx); err == nil {
+			_, _ = s.spool.Flush(ctx)
+			unlock()
+		}
 		if n, err := s.spool.Pending(ctx); err != nil || n > 0 {
 			return fail(ExitError, fmt.Errorf("the store %s was unavailable: %d signed object(s) are kept in the spool %s; the next run or `changeproof flush` uploads them", s.desc.URL, n, s.spool.Dir()))
 		}
 	}
 	if failed > 0 {
-		return fail(ExitError, fmt.Errorf("%d of %d run(s) did not succeed (each is recorded in the store; see the lines above)", failed, len(results)))
+		return fail(ExitError, fmt.Errorf("%d of %d run(s) did not succeed (see the lines above: each run that started is recorded in the store)", failed, len(results)))
 	}
 	return nil
 }
@@ -229,13 +233,16 @@ func (app *App) loadJobs(path string, f *sourceFlags) (*session, []*scheduler.Jo
 	return s, jobs, nil
 }
 
+// windowWidth is the width of a window as printed.
+var windowWidth = len(schedules.Window{Start: time.Unix(0, 0).UTC(), End: time.Unix(0, 0).UTC()}.String())
+
 // runLine is one run as printed by run (--output json: one object a line).
 type runLine struct {
 	Job      string                  `json:"job"`
 	Trigger  string                  `json:"trigger"`
-	Window   string                  `json:"window"`
-	Start    time.Time               `json:"start"`
-	End      time.Time               `json:"end"`
+	Window   string                  `json:"window,omitempty"`
+	Start    *time.Time              `json:"start,omitempty"`
+	End      *time.Time              `json:"end,omitempty"`
 	Status   evidence.RunStatus      `json:"status"`
 	Evidence string                  `json:"evidence,omitempty"`
 	Verdict  evidence.Status         `json:"evidenceStatus,omitempty"`
@@ -245,7 +252,12 @@ type runLine struct {
 }
 
 func (app *App) printRun(format string, r scheduler.Result) {
-	l := runLine{Job: r.Job, Trigger: r.Trigger, Window: r.Window.String(), Start: r.Window.Start, End: r.Window.End, Status: r.Status}
+	l := runLine{Job: r.Job, Trigger: r.Trigger, Status: r.Status}
+	window := "-" // the pass could not start: no window
+	if !r.Window.Start.IsZero() {
+		l.Window, l.Start, l.End = r.Window.String(), &r.Window.Start, &r.Window.End
+		window = l.Window
+	}
 	if r.Evidence != nil {
 		l.Evidence, l.Verdict, l.Counts = r.Evidence.Key, r.Evidence.Statement.Predicate.Status, r.Evidence.Statement.Predicate.Counts
 	}
@@ -266,7 +278,7 @@ func (app *App) printRun(format string, r scheduler.Result) {
 	}
 	// Lines are printed as runs end, so columns have fixed widths: the
 	// longest job name, a window (always as long), the longest status.
-	line := fmt.Sprintf("%-*s  %s  %-11s  %-8s", app.jobWidth, l.Job, l.Window, l.Status, l.Trigger)
+	line := fmt.Sprintf("%-*s  %-*s  %-11s  %-8s", app.jobWidth, l.Job, windowWidth, window, l.Status, l.Trigger)
 	if l.Evidence != "" {
 		line += fmt.Sprintf("  evidence %s (pass %d, fail %d, not_verifiable %d, error %d)", l.Verdict,
 			l.Counts[evidence.StatusPass], l.Counts[evidence.StatusFail], l.Counts[evidence.StatusNotVerifiable], l.Counts[evidence.StatusError])

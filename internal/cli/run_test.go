@@ -27,6 +27,7 @@ import (
 	"github.com/changeproof/changeproof/internal/ghfake"
 	"github.com/changeproof/changeproof/internal/ledger"
 	"github.com/changeproof/changeproof/internal/ledger/ledgertest"
+	"github.com/changeproof/changeproof/internal/storelock"
 	"github.com/changeproof/changeproof/internal/syncbuf"
 	"github.com/changeproof/changeproof/schedules"
 )
@@ -489,5 +490,52 @@ func TestJobsSharingAChainTakeTurns(t *testing.T) {
 	r := run(t, "verify", e.store, "--pubkey", e.pub)
 	if r.code != 0 || !strings.Contains(r.stdout, "in 1 chain(s)") {
 		t.Fatalf("verify: %+v", r)
+	}
+}
+
+// A directory store is locked on its directory: whoever writes to it — any
+// user, any HOME, the store reached through a symlink — waits while a run
+// holds it.
+func TestCollectWaitsForTheStoreLockWhateverItsEnvironment(t *testing.T) {
+	e := newEnv(t)
+	if err := os.MkdirAll(e.store, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	unlock, err := storelock.LockDir(context.Background(), e.store)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer unlock()
+	link := filepath.Join(t.TempDir(), "evidence-link")
+	if err := os.Symlink(e.store, link); err != nil {
+		t.Fatal(err)
+	}
+	for _, c := range []struct {
+		name, store string
+		env         map[string]string
+	}{
+		{"another HOME", "file://" + e.store, map[string]string{"HOME": t.TempDir()}},
+		{"no HOME at all", e.store, map[string]string{}},
+		{"through a symlink", "file://" + link, map[string]string{"XDG_STATE_HOME": t.TempDir()}},
+	} {
+		ctx, cancel := context.WithTimeout(context.Background(), 300*time.Millisecond)
+		var out, errb bytes.Buffer
+		c.env["GITHUB_TOKEN"] = testToken
+		code := cli.Main(ctx, []string{"collect", "branch-protection", "--org", "acme", "--store", c.store, "--key", e.key, "--github-api-url", e.api}, &cli.App{
+			Stdout: &out, Stderr: &errb,
+			Getenv: func(k string) string { return c.env[k] },
+			Build:  cli.Build{Version: "test"},
+		})
+		cancel()
+		if code != 2 || !strings.Contains(errb.String(), "waiting for the store lock") {
+			t.Errorf("%s: collect did not wait for the lock: %d %s", c.name, code, errb.String())
+		}
+	}
+	if n := len(envelopes(t, e.store)); n != 0 {
+		t.Fatalf("%d envelope(s) written while the lock was held", n)
+	}
+	unlock()
+	if r := e.collect(t); r.code != 0 {
+		t.Fatalf("collect once the lock is free: %+v", r)
 	}
 }

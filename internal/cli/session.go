@@ -20,7 +20,6 @@ import (
 	"github.com/changeproof/changeproof/internal/scheduler"
 	"github.com/changeproof/changeproof/internal/secret"
 	"github.com/changeproof/changeproof/internal/spool"
-	"github.com/changeproof/changeproof/internal/storelock"
 	"github.com/changeproof/changeproof/storage"
 	s3store "github.com/changeproof/changeproof/storage/s3"
 )
@@ -51,6 +50,9 @@ type session struct {
 	spool  *spool.Store
 	ledger *ledger.Ledger
 	desc   storage.Description
+	// lock takes the store's lock: the changeproof processes of this host
+	// append to its chains one at a time (internal/storelock).
+	lock func(context.Context) (func(), error)
 }
 
 // loadConfig reads a config file (an empty config without one) and checks
@@ -188,18 +190,15 @@ func (s *session) open(ctx context.Context, jobs ...*scheduler.Job) error {
 		return err
 	}
 	s.store, s.spool, s.desc = store, sp, store.Describe()
+	if s.lock, err = s.app.storeLock(url, store, &s.flags.storage, s.cfg); err != nil {
+		return err
+	}
 	s.ledger = &ledger.Ledger{Store: store, Signer: s.signer}
 	for _, j := range jobs {
 		j.Runner.Ledger = s.ledger
 		j.Runner.Storage = &s.desc
 	}
 	return nil
-}
-
-// lock takes the store's lock: the changeproof processes of this host
-// append to its chains one at a time.
-func (s *session) lock(ctx context.Context) (func(), error) {
-	return storelock.Lock(ctx, storelock.Path(s.app.lockDir(), s.desc.URL))
 }
 
 // storeOptions checks the store URL and its settings without opening it.

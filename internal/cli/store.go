@@ -6,7 +6,6 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
-	"os"
 	"path/filepath"
 	"strings"
 	"time"
@@ -18,6 +17,7 @@ import (
 	"github.com/changeproof/changeproof/internal/config"
 	"github.com/changeproof/changeproof/internal/secret"
 	"github.com/changeproof/changeproof/internal/spool"
+	"github.com/changeproof/changeproof/internal/storelock"
 	"github.com/changeproof/changeproof/schedules"
 	"github.com/changeproof/changeproof/storage"
 	s3store "github.com/changeproof/changeproof/storage/s3"
@@ -80,17 +80,30 @@ func (app *App) spoolRoot(f *storeFlags, cfg *config.Config) (string, error) {
 	return "", errors.New("no spool directory: set --spool, the config's storage.spool, XDG_STATE_HOME or HOME")
 }
 
-// lockDir is where the store locks live (internal/storelock): beside the
-// spools, under $XDG_STATE_HOME or ~/.local/state, else in the temp
-// directory.
-func (app *App) lockDir() string {
-	if d := app.Getenv("XDG_STATE_HOME"); d != "" {
-		return filepath.Join(d, "changeproof", "locks")
+// storeLock returns how to take the lock of the store at url, which is
+// open as st (internal/storelock): a directory store's own directory; for
+// a bucket, a file named after its bucket, prefix and endpoint in the
+// locks directory beside the spools, which the writers of a host share as
+// they share the spools.
+func (app *App) storeLock(url string, st storage.Store, f *storeFlags, cfg *config.Config) (func(context.Context) (func(), error), error) {
+	if !isNetworkStore(url) {
+		dir, ok := strings.CutPrefix(st.Describe().URL, "file://")
+		if !ok {
+			return nil, fmt.Errorf("store %s: cannot tell its directory to lock it", redact(url))
+		}
+		return func(ctx context.Context) (func(), error) { return storelock.LockDir(ctx, dir) }, nil
 	}
-	if h := app.Getenv("HOME"); h != "" {
-		return filepath.Join(h, ".local", "state", "changeproof", "locks")
+	loc, err := s3store.ParseURL(url)
+	if err != nil {
+		return nil, err
 	}
-	return filepath.Join(os.TempDir(), fmt.Sprintf("changeproof-%d", os.Getuid()), "locks")
+	root, err := app.spoolRoot(f, cfg)
+	if err != nil {
+		return nil, err
+	}
+	identity := loc.Scheme + "://" + loc.Account + "/" + loc.Bucket + "/" + loc.Prefix + "@" + loc.Endpoint
+	path := storelock.Path(filepath.Join(filepath.Dir(filepath.Clean(root)), "locks"), identity)
+	return func(ctx context.Context) (func(), error) { return storelock.Lock(ctx, path) }, nil
 }
 
 // isNetworkStore reports whether a store URL names a remote store, whose
@@ -138,7 +151,18 @@ func (app *App) openWritable(ctx context.Context, url string, f *storeFlags, cfg
 	if n == 0 {
 		return sp, sp, nil
 	}
+	// Another writer of the store may be reading chain heads: flush
+	// while holding the store's lock.
+	lock, err := app.storeLock(url, store, f, cfg)
+	if err != nil {
+		return nil, nil, err
+	}
+	unlock, err := lock(ctx)
+	if err != nil {
+		return nil, nil, err
+	}
 	rep, err := sp.Flush(ctx)
+	unlock()
 	switch {
 	case err == nil:
 		app.logger().Info("spooled evidence uploaded", "spool", sp.Dir(), "objects", len(rep.Uploaded)+len(rep.AlreadyStored))
@@ -196,7 +220,16 @@ Exit 0 when the spool is empty afterwards, 2 otherwise.`,
 			if err != nil {
 				return fail(ExitError, err)
 			}
+			lock, err := app.storeLock(url, sp, &f, cfg)
+			if err != nil {
+				return fail(ExitError, err)
+			}
+			unlock, err := lock(cmd.Context())
+			if err != nil {
+				return fail(ExitError, err)
+			}
 			rep, err := sp.Flush(cmd.Context())
+			unlock()
 			if rep == nil {
 				return fail(ExitError, err)
 			}

@@ -152,8 +152,9 @@ func printReport(app *App, format string, rep *ledger.Report, where string) erro
 			h.Collector, h.Scope, h.Envelopes, src, h.HeadSHA256, h.CollectedAt.Format(time.RFC3339))
 	}
 	for _, h := range rep.RunHeads {
-		fmt.Fprintf(app.Stdout, "RUNS  %s (%d run record(s)) head %s finished %s\n",
-			h.Job, h.Records, h.HeadSHA256, h.FinishedAt.UTC().Format(time.RFC3339))
+		fmt.Fprintf(app.Stdout, "RUNS  %s (%d run record(s): success %d, error %d, missed %d, interrupted %d) head %s finished %s\n",
+			h.Job, h.Records, h.Statuses[evidence.RunSuccess], h.Statuses[evidence.RunError], h.Statuses[evidence.RunMissed], h.Statuses[evidence.RunInterrupted],
+			h.HeadSHA256, h.FinishedAt.UTC().Format(time.RFC3339))
 	}
 	for _, p := range rep.Problems {
 		fmt.Fprintf(app.Stdout, "FAIL  %s\n", p)

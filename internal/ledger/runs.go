@@ -133,8 +133,11 @@ func (l *Ledger) runRecords(ctx context.Context, job string, newestFirst bool, v
 	var seen, verified int
 	var firstErr error
 	err = l.walk(ctx, RunPrefix(job), isRun, newestFirst, func(key string, data []byte) bool {
-		seen++
 		pk, _ := ParseRunKey(key)
+		if checkNamedDigest(evidence.Digest(data), pk.Digest) != nil {
+			return true // not even what its name says: never a record of ours
+		}
+		seen++
 		e, err := checkRunRecord(ctx, v, pk, data)
 		if err != nil {
 			if firstErr == nil {
@@ -152,7 +155,7 @@ func (l *Ledger) runRecords(ctx context.Context, job string, newestFirst bool, v
 	if seen > 0 && verified == 0 {
 		// Carrying on would start a second chain and forget which windows
 		// were collected: a rotated or wrong signing key, or tampering.
-		return fmt.Errorf("%w: job %s has %d run record(s) but none verifies with signing key %s (first: %v); was the key changed? Check the store with `changeproof verify` and the key that signed them",
+		return fmt.Errorf("%w: job %s has %d run record(s) but none verifies with signing key %s (first: %v); if the signing key was changed, run the job under a new name or with the old key; if changeproof did not write them, the store was tampered with (`changeproof verify` names each)",
 			ErrUnverifiableRuns, job, seen, l.Signer.KeyID(), firstErr)
 	}
 	return nil

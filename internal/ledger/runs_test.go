@@ -317,7 +317,7 @@ func TestLastWindowEnd(t *testing.T) {
 	if _, err := other.AppendRun(ctx, foreign); !errors.Is(err, ledger.ErrUnverifiableRuns) {
 		t.Fatalf("AppendRun with another key: %v, want ErrUnverifiableRuns", err)
 	}
-	if _, err := other.LastWindowEnd(ctx, "nightly"); !errors.Is(err, ledger.ErrUnverifiableRuns) || !strings.Contains(err.Error(), "was the key changed?") {
+	if _, err := other.LastWindowEnd(ctx, "nightly"); !errors.Is(err, ledger.ErrUnverifiableRuns) || !strings.Contains(err.Error(), "if the signing key was changed") {
 		t.Fatalf("LastWindowEnd with another key: %v", err)
 	}
 	if _, err := other.AppendRunAfter(ctx, foreign, evidence.Previous{First: true}, time.Time{}); err != nil {
@@ -598,5 +598,29 @@ func TestVerifyRunRecordNamingWhatIsNotEvidence(t *testing.T) {
 	}
 	if !problemFor(rep, r.Key, "run record names evidence "+ev.Key+" with sha256 "+other+", which its key contradicts") {
 		t.Errorf("a digest its key contradicts not reported: %v", rep.Problems)
+	}
+}
+
+// An object under runs/JOB/ whose content does not match its name is not a
+// record of anyone's: it neither blocks a new job nor starts its chain.
+func TestAMisnamedObjectDoesNotBlockANewJob(t *testing.T) {
+	e := newEnv(t)
+	ctx := context.Background()
+	key, err := ledger.RunKey("fresh", time.Date(2026, 11, 1, 0, 0, 0, 0, time.UTC), strings.Repeat("ab", 32))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := e.store.Put(ctx, key, []byte("not a record")); err != nil {
+		t.Fatal(err)
+	}
+	if end, err := e.ledger.LastWindowEnd(ctx, "fresh"); err != nil || !end.IsZero() {
+		t.Fatalf("LastWindowEnd = %s, %v; want a first run", end, err)
+	}
+	rec := e.appendRun(e.record("fresh", evidence.RunError, evidence.TriggerSchedule))
+	if !rec.Statement.Predicate.Previous.First {
+		t.Fatalf("previous = %+v", rec.Statement.Predicate.Previous)
+	}
+	if rep := e.verify(); !problemFor(rep, key, "") {
+		t.Fatalf("verify does not name the misnamed object: %v", rep.Problems)
 	}
 }

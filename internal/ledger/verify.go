@@ -61,11 +61,14 @@ type ChainHead struct {
 
 // RunHead describes one job's chain of run records.
 type RunHead struct {
-	Job        string    `json:"job"`
-	Records    int       `json:"records"`
-	Head       string    `json:"head"`
-	HeadSHA256 string    `json:"headSha256"`
-	FinishedAt time.Time `json:"finishedAt"`
+	Job     string `json:"job"`
+	Records int    `json:"records"`
+	// Statuses counts the job's records by status: error and missed
+	// windows were not collected.
+	Statuses   map[evidence.RunStatus]int `json:"statuses"`
+	Head       string                     `json:"head"`
+	HeadSHA256 string                     `json:"headSha256"`
+	FinishedAt time.Time                  `json:"finishedAt"`
 }
 
 // OK reports whether nothing was wrong and something was verified.
@@ -222,7 +225,14 @@ func verifyRuns(ctx context.Context, st storage.Store, v *evidence.Verifier, pre
 	for _, links := range cs.sorted() {
 		last := links[len(links)-1]
 		p := last.run.Predicate
-		rep.RunHeads = append(rep.RunHeads, RunHead{Job: p.Job, Records: len(links), Head: last.key, HeadSHA256: last.digest, FinishedAt: p.FinishedAt})
+		statuses := map[evidence.RunStatus]int{}
+		for _, st := range evidence.RunStatuses {
+			statuses[st] = 0
+		}
+		for _, l := range links {
+			statuses[l.run.Predicate.Status]++
+		}
+		rep.RunHeads = append(rep.RunHeads, RunHead{Job: p.Job, Records: len(links), Statuses: statuses, Head: last.key, HeadSHA256: last.digest, FinishedAt: p.FinishedAt})
 		if !skipChains {
 			verifyChain(ctx, st, links, "run record", "run chain of job "+p.Job, rep)
 			verifyWindows(links, rep)

@@ -82,10 +82,9 @@ type Scheduler struct {
 
 type jobState struct {
 	mu sync.Mutex // one run of a job at a time, in every mode
-	// last is the end of the newest window recorded; loaded from the
-	// store's run records on first use.
-	last   time.Time
-	loaded bool
+	// last is the end of the newest window recorded, read from the
+	// store's run records at the start of each pass.
+	last time.Time
 	// started is set once the daemon ran the job's catch-up.
 	started atomic.Bool
 }
@@ -172,10 +171,7 @@ func (s *Scheduler) RunDue(ctx context.Context, j *Job, trigger string) []Result
 	unlock, err := s.lock(ctx)
 	if err != nil {
 		// Nothing was collected; the next tick or start tries again.
-		log.Error("the store is busy; not running", "err", err)
-		r := Result{Job: j.Name, Trigger: trigger, Status: evidence.RunInterrupted, Err: err}
-		s.observe(r)
-		return []Result{r}
+		return []Result{s.notRun(j, trigger, err)}
 	}
 	defer unlock()
 	if s.stopping.Load() {
@@ -186,26 +182,18 @@ func (s *Scheduler) RunDue(ctx context.Context, j *Job, trigger string) []Result
 			log.Warn("spooled evidence could not be uploaded yet", "err", err)
 		}
 	}
-	if !st.loaded {
-		last, err := s.opts.Ledger.LastWindowEnd(ctx, j.Name)
-		if err != nil {
-			// Without the last window, running would leave a gap or
-			// overlap; the next tick tries again.
-			err = fmt.Errorf("job %s: finding its last window in the store: %w", j.Name, err)
-			log.Error("cannot schedule the job's windows", "err", err)
-			r := Result{Job: j.Name, Trigger: trigger, Status: evidence.RunError, Err: err}
-			s.observe(r)
-			return []Result{r}
-		}
-		st.last, st.loaded = last, true
+	// Read under the lock every time: another process (a `run --once`
+	// beside the daemon) may have collected windows since.
+	last, err := s.opts.Ledger.LastWindowEnd(ctx, j.Name)
+	if err != nil {
+		// Without the last window, running would leave a gap or an
+		// overlap; the next tick tries again.
+		return []Result{s.notRun(j, trigger, fmt.Errorf("job %s: finding its last window in the store: %w", j.Name, err))}
 	}
+	st.last = last
 	due, err := j.Schedule.Due(st.last, s.opts.Now(), s.opts.MaxCatchUp)
 	if err != nil {
-		err = fmt.Errorf("job %s: %w", j.Name, err)
-		log.Error("cannot schedule the job's windows", "err", err)
-		r := Result{Job: j.Name, Trigger: trigger, Status: evidence.RunError, Err: err}
-		s.observe(r)
-		return []Result{r}
+		return []Result{s.notRun(j, trigger, fmt.Errorf("job %s: %w", j.Name, err))}
 	}
 	var out []Result
 	if !due.Missed.Start.IsZero() {
@@ -274,6 +262,16 @@ func (s *Scheduler) newRecord(j *Job, w schedules.Window, trigger string, starte
 		Config:    s.opts.Config,
 		Producer:  s.opts.Producer,
 	}
+}
+
+// notRun reports a pass of job j that could not start: nothing was
+// collected and no run record written; the next tick or start tries again.
+func (s *Scheduler) notRun(j *Job, trigger string, err error) Result {
+	s.opts.Logger.Error("cannot run the job's windows; the next tick tries again", "job", j.Name, "err", err)
+	r := Result{Job: j.Name, Trigger: trigger, Status: evidence.RunError, Err: fmt.Errorf("not run (nothing recorded): %w", err)}
+	s.observe(r)
+	s.report(r)
+	return r
 }
 
 // backfill says how to collect w of job j by hand.

@@ -195,7 +195,10 @@ func (s *Store) Stat(ctx context.Context, key string) (storage.ObjectInfo, error
 func (s *Store) List(ctx context.Context, prefix string) iter.Seq2[storage.ObjectInfo, error] {
 	return func(yield func(storage.ObjectInfo, error) bool) {
 		var all []storage.ObjectInfo
-		for _, st := range []storage.Store{s.remote, s.local} {
+		// The spool first: Flush writes to the remote store before it
+		// removes from the spool, so an object flushed meanwhile is seen
+		// in one or the other.
+		for _, st := range []storage.Store{s.local, s.remote} {
 			for obj, err := range st.List(ctx, prefix) {
 				if err != nil {
 					yield(storage.ObjectInfo{}, err)

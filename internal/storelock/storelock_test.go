@@ -5,6 +5,7 @@ import (
 	"errors"
 	"os"
 	"path/filepath"
+	"strings"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -68,5 +69,66 @@ func TestPathDependsOnTheStore(t *testing.T) {
 	a, b := storelock.Path("/x", "s3://a/p"), storelock.Path("/x", "s3://b/p")
 	if a == b || filepath.Dir(a) != "/x" {
 		t.Fatalf("paths %s %s", a, b)
+	}
+}
+
+func TestLockDirSerialisesWritersOfADirectoryStore(t *testing.T) {
+	dir := t.TempDir()
+	unlock, err := storelock.LockDir(context.Background(), dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	// The same directory by another spelling is the same lock.
+	ctx, cancel := context.WithTimeout(context.Background(), 150*time.Millisecond)
+	defer cancel()
+	if _, err := storelock.LockDir(ctx, filepath.Join(dir, ".", "")); !errors.Is(err, context.DeadlineExceeded) {
+		t.Fatalf("second LockDir = %v, want to wait", err)
+	}
+	link := filepath.Join(t.TempDir(), "link")
+	if err := os.Symlink(dir, link); err != nil {
+		t.Fatal(err)
+	}
+	ctx2, cancel2 := context.WithTimeout(context.Background(), 150*time.Millisecond)
+	defer cancel2()
+	if _, err := storelock.LockDir(ctx2, link); !errors.Is(err, context.DeadlineExceeded) {
+		t.Fatalf("LockDir through a symlink = %v, want to wait", err)
+	}
+	unlock()
+	u, err := storelock.LockDir(context.Background(), link)
+	if err != nil {
+		t.Fatal(err)
+	}
+	u()
+	// Locking the directory writes nothing into it.
+	if entries, _ := os.ReadDir(dir); len(entries) != 0 {
+		t.Fatalf("the store directory holds %v", entries)
+	}
+}
+
+func TestLockRefusesUnsafeLockFiles(t *testing.T) {
+	dir := filepath.Join(t.TempDir(), "locks")
+	if err := os.Mkdir(dir, 0o700); err != nil {
+		t.Fatal(err)
+	}
+	target := filepath.Join(t.TempDir(), "elsewhere")
+	path := storelock.Path(dir, "s3://bucket/p")
+	if err := os.Symlink(target, path); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := storelock.Lock(context.Background(), path); err == nil {
+		t.Fatal("a symlinked lock file was followed")
+	}
+	if _, err := os.Stat(target); !errors.Is(err, os.ErrNotExist) {
+		t.Fatal("the symlink's target was created")
+	}
+	open := filepath.Join(t.TempDir(), "open")
+	if err := os.Mkdir(open, 0o777); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Chmod(open, 0o777); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := storelock.Lock(context.Background(), storelock.Path(open, "s3://bucket/p")); err == nil || !strings.Contains(err.Error(), "writable by others") {
+		t.Fatalf("a lock directory others may write to: %v", err)
 	}
 }
