@@ -3,6 +3,7 @@ package cli_test
 import (
 	"context"
 	"encoding/json"
+	"fmt"
 	"net/http"
 	"net/http/httptest"
 	"os"
@@ -270,5 +271,43 @@ func TestStoreURLCredentialsAreNeverPrinted(t *testing.T) {
 		if r.code == 0 || strings.Contains(r.stdout+r.stderr, secret) {
 			t.Errorf("%v: exit %d, output %q %q", args, r.code, r.stdout, r.stderr)
 		}
+	}
+}
+
+// TestRunOnceToObjectLockedS3 runs a scheduled job into a real S3 server
+// with Object Lock: evidence and the run record are both stored locked, the
+// bucket's lock file sits beside the spool, and a second pass finds nothing
+// due because it reads the run record back from the bucket.
+func TestRunOnceToObjectLockedS3(t *testing.T) {
+	e := newS3Env(t)
+	cfg := fmt.Sprintf("store: %q\nkey: %s\nstorage:\n  spool: %s\ngithub:\n  api_url: %s\nscheduler:\n  listen: \"off\"\njobs:\n  - name: bp-daily\n    collector: branch-protection\n    schedule: \"@daily\"\n    scope: {orgs: [acme]}\n",
+		e.url("evidence"), e.key, e.spool, e.api)
+	path := filepath.Join(e.dir, "changeproof.yaml")
+	if err := os.WriteFile(path, []byte(cfg), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	r := run(t, "run", "--config", path, "--once", "--output", "json")
+	if r.code != 0 || !strings.Contains(r.stdout, `"status":"success"`) {
+		t.Fatalf("run --once to S3: %+v", r)
+	}
+	var line struct {
+		Record string `json:"record"`
+	}
+	if err := json.Unmarshal([]byte(r.stdout), &line); err != nil || !strings.HasPrefix(line.Record, "runs/bp-daily/") {
+		t.Fatalf("run line %q: %v", r.stdout, err)
+	}
+	ret, err := e.srv.Client().GetObjectRetention(context.Background(), &s3.GetObjectRetentionInput{Bucket: aws.String("evidence"), Key: aws.String("changeproof/" + line.Record)})
+	if err != nil || ret.Retention == nil || ret.Retention.Mode != "COMPLIANCE" {
+		t.Fatalf("the run record is not locked: %+v %v", ret, err)
+	}
+	locks, _ := filepath.Glob(filepath.Join(filepath.Dir(e.spool), "locks", "*.lock"))
+	if len(locks) != 1 {
+		t.Fatalf("lock files beside the spool: %v", locks)
+	}
+	if r := run(t, "run", "--config", path, "--once"); r.code != 0 || r.stdout != "" || !strings.Contains(r.stderr, "nothing due") {
+		t.Fatalf("second pass: %+v", r)
+	}
+	if r := run(t, "verify", e.url("evidence"), "--pubkey", e.pub); r.code != 0 || !strings.Contains(r.stdout, "1 run record(s) of 1 job(s)") {
+		t.Fatalf("verify: %+v", r)
 	}
 }
