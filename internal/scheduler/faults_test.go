@@ -86,6 +86,20 @@ func (s flakyStore) List(ctx context.Context, prefix string) iter.Seq2[storage.O
 	return s.Store.List(ctx, prefix)
 }
 
+// spoolOver puts the fixture's store behind a spool and a switch that
+// takes it down; it returns the store as it was.
+func spoolOver(t *testing.T, f *fixture) (remote storage.Store, sp *spool.Store, down *atomic.Bool) {
+	t.Helper()
+	down = &atomic.Bool{}
+	remote = f.ledger.Store
+	sp, err := spool.Open(flakyStore{remote, down}, "file://x", filepath.Join(t.TempDir(), "spool"), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	f.ledger.Store = sp
+	return remote, sp, down
+}
+
 // downDuringCollect takes the store down while collecting.
 type downDuringCollect struct {
 	fakeCollector
@@ -102,13 +116,7 @@ func (f *downDuringCollect) Collect(ctx context.Context, req collectors.Request)
 // back.
 func TestStoreLostDuringARunSpoolsTheRunRecordToo(t *testing.T) {
 	f := newFixture(t, "@daily", time.UTC)
-	down := &atomic.Bool{}
-	remote := f.ledger.Store
-	sp, err := spool.Open(flakyStore{remote, down}, "file://x", filepath.Join(t.TempDir(), "spool"), nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	f.ledger.Store = sp
+	remote, sp, down := spoolOver(t, f)
 	f.job.Collector = &downDuringCollect{down: down}
 	f.clock.Set(day(23).Add(time.Minute))
 	rs := f.scheduler(scheduler.Options{}).Once(context.Background())
@@ -139,13 +147,7 @@ func TestStoreLostDuringARunSpoolsTheRunRecordToo(t *testing.T) {
 // to the store again, not to the spool.
 func TestTheDaemonReturnsToTheStoreAfterAnOutage(t *testing.T) {
 	f := newFixture(t, "@daily", time.UTC)
-	down := &atomic.Bool{}
-	remote := f.ledger.Store
-	sp, err := spool.Open(flakyStore{remote, down}, "file://x", filepath.Join(t.TempDir(), "spool"), nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	f.ledger.Store = sp
+	remote, sp, down := spoolOver(t, f)
 	down.Store(true)
 	if err := sp.Put(context.Background(), "raw/"+strings.Repeat("0", 64)+".json", []byte("{}")); err != nil {
 		t.Fatal(err)

@@ -113,6 +113,3 @@ func (m *Metrics) Handler(healthy func() bool) http.Handler {
 	})
 	return mux
 }
-
-// Gatherer exposes the registry (tests).
-func (m *Metrics) Gatherer() prometheus.Gatherer { return m.reg }

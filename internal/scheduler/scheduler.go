@@ -82,9 +82,6 @@ type Scheduler struct {
 
 type jobState struct {
 	mu sync.Mutex // one run of a job at a time, in every mode
-	// last is the end of the newest window recorded, read from the
-	// store's run records at the start of each pass.
-	last time.Time
 	// started is set once the daemon ran the job's catch-up.
 	started atomic.Bool
 }
@@ -190,8 +187,7 @@ func (s *Scheduler) RunDue(ctx context.Context, j *Job, trigger string) []Result
 		// overlap; the next tick tries again.
 		return []Result{s.notRun(j, trigger, fmt.Errorf("job %s: finding its last window in the store: %w", j.Name, err))}
 	}
-	st.last = last
-	due, err := j.Schedule.Due(st.last, s.opts.Now(), s.opts.MaxCatchUp)
+	due, err := j.Schedule.Due(last, s.opts.Now(), s.opts.MaxCatchUp)
 	if err != nil {
 		return []Result{s.notRun(j, trigger, fmt.Errorf("job %s: %w", j.Name, err))}
 	}
@@ -204,7 +200,6 @@ func (s *Scheduler) RunDue(ctx context.Context, j *Job, trigger string) []Result
 			// tick tries to record it again.
 			return out
 		}
-		st.last = due.Missed.End
 	}
 	for _, w := range due.Windows {
 		// Once stopping, the run in progress may finish but no further
@@ -218,7 +213,6 @@ func (s *Scheduler) RunDue(ctx context.Context, j *Job, trigger string) []Result
 			// Collected again on the next tick or start.
 			break
 		}
-		st.last = w.End
 	}
 	return out
 }
