@@ -50,21 +50,27 @@ func runRecords(t *testing.T, e *env, job string) []ledger.RunEntry {
 	return ledgertest.Runs(t, e.store, e.key, job)
 }
 
+// validateIn writes a config file into dir beside the signing key it
+// names (signing.key, relative to the file) and validates it.
+func validateIn(t *testing.T, dir string, config []byte) (path string, r result) {
+	t.Helper()
+	path = filepath.Join(dir, "changeproof.yaml")
+	if err := os.WriteFile(path, config, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if r := run(t, "keygen", "--out", filepath.Join(dir, "signing.key")); r.code != 0 {
+		t.Fatal(r)
+	}
+	return path, run(t, "config", "validate", path)
+}
+
 func TestExampleConfigValidates(t *testing.T) {
 	dir := t.TempDir()
 	data, err := os.ReadFile(filepath.Join("..", "..", "docs", "changeproof.example.yaml"))
 	if err != nil {
 		t.Fatal(err)
 	}
-	path := filepath.Join(dir, "changeproof.yaml")
-	if err := os.WriteFile(path, data, 0o600); err != nil {
-		t.Fatal(err)
-	}
-	// The key it names, relative to the file.
-	if r := run(t, "keygen", "--out", filepath.Join(dir, "signing.key")); r.code != 0 {
-		t.Fatal(r)
-	}
-	r := run(t, "config", "validate", path)
+	path, r := validateIn(t, dir, data)
 	if r.code != 0 {
 		t.Fatalf("validate: %+v", r)
 	}
@@ -97,15 +103,7 @@ func TestREADMEConfigValidates(t *testing.T) {
 	}
 	block := readme[i+len(start):]
 	block = block[:bytes.Index(block, []byte("```"))]
-	dir := t.TempDir()
-	path := filepath.Join(dir, "changeproof.yaml")
-	if err := os.WriteFile(path, block, 0o600); err != nil {
-		t.Fatal(err)
-	}
-	if r := run(t, "keygen", "--out", filepath.Join(dir, "signing.key")); r.code != 0 {
-		t.Fatal(r)
-	}
-	r := run(t, "config", "validate", path)
+	_, r := validateIn(t, t.TempDir(), block)
 	if r.code != 0 {
 		t.Fatalf("README config: %+v", r)
 	}

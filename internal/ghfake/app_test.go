@@ -4,7 +4,6 @@ import (
 	"crypto/rand"
 	"crypto/rsa"
 	"encoding/json"
-	"io"
 	"net/http"
 	"strings"
 	"sync"
@@ -77,25 +76,13 @@ func goodClaims(now time.Time) jwt.MapClaims {
 	return jwt.MapClaims{"iat": now.Add(-30 * time.Second).Unix(), "exp": now.Add(90 * time.Second).Unix(), "iss": "123"}
 }
 
+// do sends a request with an Authorization header (none when auth is "").
 func do(t *testing.T, method, url, auth string) (*http.Response, string) {
 	t.Helper()
-	req, err := http.NewRequest(method, url, nil)
-	if err != nil {
-		t.Fatal(err)
+	if auth == "" {
+		return request(t, method, url)
 	}
-	if auth != "" {
-		req.Header.Set("Authorization", auth)
-	}
-	resp, err := http.DefaultClient.Do(req)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer resp.Body.Close()
-	body, err := io.ReadAll(resp.Body)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return resp, string(body)
+	return request(t, method, url, "Authorization", auth)
 }
 
 func message(t *testing.T, body string) string {

@@ -29,7 +29,14 @@ func serve(t *testing.T, s *Server) string {
 
 func get(t *testing.T, url string, header ...string) (*http.Response, string) {
 	t.Helper()
-	req, err := http.NewRequest(http.MethodGet, url, nil)
+	return request(t, http.MethodGet, url, header...)
+}
+
+// request sends a request with the header name/value pairs given and
+// returns the response and its body.
+func request(t *testing.T, method, url string, header ...string) (*http.Response, string) {
+	t.Helper()
+	req, err := http.NewRequest(method, url, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
