@@ -166,6 +166,16 @@ func (b *Builder) Write(r Run) (*ledger.Entry, *ledger.RunEntry) {
 	return ev, run
 }
 
+// Runs returns job's verified run records, oldest first.
+func (b *Builder) Runs(t testing.TB, job string) []ledger.RunEntry {
+	t.Helper()
+	runs, err := b.Ledger.Runs(context.Background(), job)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return runs
+}
+
 // Mutate rewrites a stored object, as someone with write access to the
 // disk or bucket could.
 func (b *Builder) Mutate(key string, f func([]byte) []byte) {
