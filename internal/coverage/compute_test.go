@@ -368,3 +368,29 @@ func TestSpecsFromRuns(t *testing.T) {
 		t.Errorf("from runs: %d/%d", j.Covered, j.Expected)
 	}
 }
+
+func TestComputeWindowsFollowTheJobsTimeZone(t *testing.T) {
+	// @daily in Europe/Berlin: local midnights, one 25h window across the
+	// end of summer time on 2026-10-25.
+	b := coveragetest.New(t)
+	rep, err := coverage.Compute(context.Background(), coverage.Input{
+		Store: b.Store, Verifier: b.Verifier,
+		Specs:  []coverage.Spec{{Name: "berlin", Schedule: "@daily", TimeZone: "Europe/Berlin"}},
+		Period: coverage.Period{From: time.Date(2026, 10, 24, 0, 0, 0, 0, time.UTC), To: time.Date(2026, 10, 26, 0, 0, 0, 0, time.UTC)},
+		Now:    nowAt,
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var got []string
+	for _, w := range rep.Jobs[0].Windows {
+		got = append(got, w.Start.Format(time.RFC3339)+"+"+w.End.Sub(w.Start).String())
+	}
+	want := []string{"2026-10-23T22:00:00Z+24h0m0s", "2026-10-24T22:00:00Z+25h0m0s", "2026-10-25T23:00:00Z+24h0m0s"}
+	if strings.Join(got, " ") != strings.Join(want, " ") {
+		t.Errorf("windows %v, want %v", got, want)
+	}
+	if g := rep.Jobs[0].Gaps; len(g) != 1 || g[0].Windows != 3 || g[0].Status != coverage.WindowMissing {
+		t.Errorf("gaps %+v, want one gap of 3 missing windows", g)
+	}
+}
