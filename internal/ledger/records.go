@@ -51,6 +51,13 @@ func (c *CheckedRun) OK() bool { return c.Statement != nil && len(c.Problems) ==
 // windows join: a gap there is a missing window, which coverage reports as
 // such. It returns an error only when the store cannot be listed.
 func CheckRuns(ctx context.Context, st storage.Store, v *evidence.Verifier, job string) ([]CheckedRun, error) {
+	return CheckRunsWithin(ctx, st, v, job, nil)
+}
+
+// CheckRunsWithin is CheckRuns over part of a store (an auditor's bundle):
+// a previous link to an object of boundary (key → sha256), outside the
+// part, does not break the chain (VerifyOptions.Boundary).
+func CheckRunsWithin(ctx context.Context, st storage.Store, v *evidence.Verifier, job string, boundary map[string]string) ([]CheckedRun, error) {
 	if err := CheckJob(job); err != nil {
 		return nil, fmt.Errorf("checking run records: %w", err)
 	}
@@ -111,7 +118,7 @@ func CheckRuns(ctx context.Context, st storage.Store, v *evidence.Verifier, job 
 	}
 	if len(links) > 0 {
 		rep := &Report{}
-		verifyChain(ctx, st, links, "run record", "run chain of job "+job, nil, rep)
+		verifyChain(ctx, st, links, "run record", "run chain of job "+job, boundary, rep)
 		for _, p := range rep.Problems {
 			if i, ok := byKey[p.Key]; ok {
 				out[i].Problems = append(out[i].Problems, p)

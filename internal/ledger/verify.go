@@ -87,6 +87,11 @@ type VerifyOptions struct {
 	// SkipChains verifies envelopes one by one, without their chains (for a
 	// single file taken out of a store).
 	SkipChains bool
+	// Boundary names objects outside the verified set (key → sha256) that
+	// a previous link may name without breaking its chain: a bundle holds
+	// only a period of a store, and its signed manifest lists the links
+	// just outside it.
+	Boundary map[string]string
 }
 
 // link is one object of a hash chain: an evidence envelope or a run record.
@@ -141,7 +146,7 @@ func Verify(ctx context.Context, st storage.Store, v *evidence.Verifier, opts Ve
 	stored := map[string]string{}
 	if !runsOnly {
 		prefix := cmp.Or(opts.Prefix, EvidencePrefix)
-		if err := verifyEvidence(ctx, st, v, prefix, opts.SkipChains, rep, stored); err != nil {
+		if err := verifyEvidence(ctx, st, v, prefix, opts, rep, stored); err != nil {
 			return nil, err
 		}
 		if rep.Envelopes == 0 {
@@ -150,7 +155,7 @@ func Verify(ctx context.Context, st storage.Store, v *evidence.Verifier, opts Ve
 	}
 	if opts.Prefix == "" || runsOnly {
 		prefix := cmp.Or(opts.Prefix, RunsPrefix)
-		if err := verifyRuns(ctx, st, v, prefix, opts.SkipChains, rep, stored); err != nil {
+		if err := verifyRuns(ctx, st, v, prefix, opts, rep, stored); err != nil {
 			return nil, err
 		}
 		if runsOnly && rep.Runs == 0 {
@@ -181,7 +186,7 @@ func gather(ctx context.Context, st storage.Store, prefix string, seen, passed *
 	return cs, nil
 }
 
-func verifyEvidence(ctx context.Context, st storage.Store, v *evidence.Verifier, prefix string, skipChains bool, rep *Report, stored map[string]string) error {
+func verifyEvidence(ctx context.Context, st storage.Store, v *evidence.Verifier, prefix string, opts VerifyOptions, rep *Report, stored map[string]string) error {
 	cs, err := gather(ctx, st, prefix, &rep.Envelopes, &rep.Verified, func(key string) (link, string, bool) {
 		l, ok := verifyOne(ctx, st, v, key, rep, stored)
 		if !ok {
@@ -198,17 +203,17 @@ func verifyEvidence(ctx context.Context, st storage.Store, v *evidence.Verifier,
 		p := last.ev.Predicate
 		rep.Heads = append(rep.Heads, ChainHead{Collector: p.Collector.Name, Scope: p.Scope, Sources: p.Sources,
 			Envelopes: len(links), Head: last.key, HeadSHA256: last.digest, CollectedAt: p.CollectedAt})
-		if !skipChains {
+		if !opts.SkipChains {
 			// A link to an envelope that failed its own checks is reported
 			// with what is wrong with it (missing, modified) by
 			// describeMissing.
-			verifyChain(ctx, st, links, "envelope", p.Collector.Name+" chain for "+p.Scope, rep)
+			verifyChain(ctx, st, links, "envelope", p.Collector.Name+" chain for "+p.Scope, opts.Boundary, rep)
 		}
 	}
 	return nil
 }
 
-func verifyRuns(ctx context.Context, st storage.Store, v *evidence.Verifier, prefix string, skipChains bool, rep *Report, stored map[string]string) error {
+func verifyRuns(ctx context.Context, st storage.Store, v *evidence.Verifier, prefix string, opts VerifyOptions, rep *Report, stored map[string]string) error {
 	cs, err := gather(ctx, st, prefix, &rep.Runs, &rep.RunsVerified, func(key string) (link, string, bool) {
 		l, ok := verifyRun(ctx, st, v, key, rep, stored)
 		if l.run == nil {
@@ -233,8 +238,8 @@ func verifyRuns(ctx context.Context, st storage.Store, v *evidence.Verifier, pre
 			statuses[l.run.Predicate.Status]++
 		}
 		rep.RunHeads = append(rep.RunHeads, RunHead{Job: p.Job, Records: len(links), Statuses: statuses, Head: last.key, HeadSHA256: last.digest, FinishedAt: p.FinishedAt})
-		if !skipChains {
-			verifyChain(ctx, st, links, "run record", "run chain of job "+p.Job, rep)
+		if !opts.SkipChains {
+			verifyChain(ctx, st, links, "run record", "run chain of job "+p.Job, opts.Boundary, rep)
 			verifyWindows(links, rep)
 		}
 	}
@@ -389,8 +394,10 @@ func checkNamedDigest(digest, named string) error {
 }
 
 // verifyChain checks one chain's links, sorted by key: what names the
-// objects ("envelope", "run record") and chain the chain, in messages.
-func verifyChain(ctx context.Context, st storage.Store, links []link, what, chain string, rep *Report) {
+// objects ("envelope", "run record") and chain the chain, in messages. A
+// link to an object of boundary (outside the verified set) with the digest
+// given there is accepted wherever it is.
+func verifyChain(ctx context.Context, st storage.Store, links []link, what, chain string, boundary map[string]string, rep *Report) {
 	byDigest := map[string]link{}
 	for _, l := range links {
 		byDigest[l.digest] = l
@@ -409,6 +416,9 @@ func verifyChain(ctx context.Context, st storage.Store, links []link, what, chai
 		}
 		claimed[prev.SHA256] = l.key
 		p, ok := byDigest[prev.SHA256]
+		if !ok && prev.Key != "" && boundary[prev.Key] == prev.SHA256 {
+			continue
+		}
 		if !ok {
 			rep.add(l.key, "chain broken: previous %s %s (sha256 %s) %s", what, prev.Key, prev.SHA256, describeMissing(ctx, st, prev))
 			continue
