@@ -245,3 +245,11 @@ func (r *Registry) Schemes() []string {
 	slices.Sort(out)
 	return out
 }
+
+// Presigner is implemented by stores that can hand out a time-limited
+// download link for one object (S3 and R2 presigned GET URLs), so a bundle
+// can be shared without sharing credentials.
+type Presigner interface {
+	// PresignGet returns a URL that downloads key, valid for ttl.
+	PresignGet(ctx context.Context, key string, ttl time.Duration) (string, error)
+}

@@ -723,3 +723,33 @@ func (s *Store) fail(op, key string, err error) error {
 	}
 	return fmt.Errorf("%s: %w", what, err)
 }
+
+var _ storage.Presigner = (*Store)(nil)
+
+// PresignGet returns a presigned GET URL for key, valid for ttl (SigV4
+// allows at most 7 days). On a versioned bucket the link names the key's
+// oldest version, the one Get reads, so it keeps downloading the locked
+// object even if a newer version is put in front of it. The link carries a
+// signature made with the store's credentials: whoever holds it can
+// download that one object until it expires.
+func (s *Store) PresignGet(ctx context.Context, key string, ttl time.Duration) (string, error) {
+	if err := storage.ValidateKey(key); err != nil {
+		return "", fmt.Errorf("presigning %s: %w", key, err)
+	}
+	if ttl <= 0 || ttl > 7*24*time.Hour {
+		return "", fmt.Errorf("presigning %s: a link is valid for more than 0 and at most 7 days, not %s", key, ttl)
+	}
+	in := &s3.GetObjectInput{Bucket: aws.String(s.loc.Bucket), Key: s.objectKey(key)}
+	if s.versioned {
+		v, err := s.version(ctx, "presigning", key)
+		if err != nil {
+			return "", err
+		}
+		in.VersionId = aws.String(v.id)
+	}
+	req, err := s3.NewPresignClient(s.client).PresignGetObject(ctx, in, s3.WithPresignExpires(ttl))
+	if err != nil {
+		return "", s.fail("presigning", key, err)
+	}
+	return req.URL, nil
+}
