@@ -105,7 +105,7 @@ error (bad flag, unreadable config, key or store).`,
 				if specs, err = SpecsFromConfig(cfg, catalog); err != nil {
 					return fail(ExitError, err)
 				}
-			} else if specs, err = coverage.SpecsFromRuns(cmd.Context(), st, v); err != nil {
+			} else if specs, err = coverage.SpecsFromRuns(cmd.Context(), st, v, nil); err != nil {
 				return fail(ExitError, err)
 			}
 			order := make([]string, len(catalog.Controls))

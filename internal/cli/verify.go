@@ -1,7 +1,6 @@
 package cli
 
 import (
-	"crypto/ed25519"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -28,8 +27,9 @@ func (app *App) verifyCmd() *cobra.Command {
 		Long: `Verify evidence with a public key you trust, obtained out of band (not the
 copy under keys/ in the store, which whoever controls the store could replace).
 
-PATH is a store URL (file://DIR), a store directory, or one envelope or run
-record file inside a store (then only that file is checked, not its chain).
+PATH is a store URL (file://DIR, s3://…, r2://…), a store directory, one
+envelope or run record file inside a store (then only that file is checked,
+not its chain), or an auditor's bundle (FILE.zip, from changeproof bundle).
 
 Every envelope is checked for: a file name whose sha256 matches its content,
 a DSSE signature by a trusted key over the in-toto statement, the statement
@@ -42,9 +42,18 @@ scheduled windows must join: no gap, no overlap.
 On an S3 bucket with Object Lock, objects hidden behind a delete marker or
 overwritten with a newer version are reported as well.
 
+A bundle is checked offline: its manifest's signature; every file against
+the sha256 the manifest gives, and no file added; the envelopes and run
+records as above, with chains that may start at the links the manifest
+names just before the period; each job's windows joining with no gap over
+the period (from its first window if the job began in the period, up to its
+last tick before the bundle was made); and population.csv being exactly the
+changes the verified evidence gives.
+
 Each bad file is named with the reason. Exit 0 when everything verifies,
 1 when anything does not, 2 on a usage error.`,
 		Example: `  changeproof verify ./evidence --pubkey signing.key.pub
+  changeproof verify 2026-10.zip --pubkey signing.key.pub
   changeproof verify evidence/evidence/branch-protection/github.com_acme/2026/11/23/20261123T090000.000000000Z-<sha256>.json --pubkey signing.key.pub`,
 		Args: cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
@@ -54,13 +63,12 @@ Each bad file is named with the reason. Exit 0 when everything verifies,
 			if len(pubkeys) == 0 {
 				return fail(ExitError, errors.New("--pubkey is required: the public key you trust, obtained from the evidence owner out of band"))
 			}
-			var pubs []ed25519.PublicKey
-			for _, p := range pubkeys {
-				pub, err := evidence.LoadPublicKey(p)
-				if err != nil {
-					return fail(ExitError, fmt.Errorf("--pubkey: %w", err))
-				}
-				pubs = append(pubs, pub)
+			pubs, err := loadPublicKeys(pubkeys)
+			if err != nil {
+				return fail(ExitError, err)
+			}
+			if isBundleFile(args[0]) {
+				return app.verifyBundleFile(cmd.Context(), args[0], output, pubs)
 			}
 			v, err := evidence.NewVerifier(pubs...)
 			if err != nil {
@@ -97,6 +105,15 @@ Each bad file is named with the reason. Exit 0 when everything verifies,
 	cmd.Flags().StringArrayVar(&pubkeys, "pubkey", nil, "trusted Ed25519 public key, SPKI PEM (repeatable, e.g. across a key rotation)")
 	cmd.Flags().StringVarP(&output, "output", "o", "table", "output format: table or json")
 	return cmd
+}
+
+// isBundleFile reports whether path is a regular file ending in .zip.
+func isBundleFile(path string) bool {
+	if !strings.HasSuffix(strings.ToLower(path), ".zip") {
+		return false
+	}
+	fi, err := os.Stat(path)
+	return err == nil && fi.Mode().IsRegular()
 }
 
 // openForVerify opens what PATH names without creating anything.

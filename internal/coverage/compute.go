@@ -48,6 +48,10 @@ type Input struct {
 	// Now is the clock reading: only windows that ended at or before it
 	// are expected.
 	Now time.Time
+	// Boundary names the objects just outside a partial store (an auditor's
+	// bundle, whose signed manifest lists them) that run records may link
+	// to without breaking their chain (ledger.VerifyOptions.Boundary).
+	Boundary map[string]string
 	// Catalog optionally orders the controls: ids listed here come first,
 	// in this order; others follow in the order the specs name them.
 	Catalog []string
@@ -142,7 +146,7 @@ func computeJob(ctx context.Context, in Input, spec Spec) (*Job, []Exception, []
 	if err != nil {
 		return nil, nil, nil, fmt.Errorf("coverage: job %s: %w", spec.Name, err)
 	}
-	runs, err := ledger.CheckRuns(ctx, in.Store, in.Verifier, spec.Name)
+	runs, err := ledger.CheckRunsWithin(ctx, in.Store, in.Verifier, spec.Name, in.Boundary)
 	if err != nil {
 		return nil, nil, nil, fmt.Errorf("coverage: job %s: %w", spec.Name, err)
 	}

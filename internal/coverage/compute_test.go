@@ -346,7 +346,7 @@ func TestComputeAForgedRecordDoesNotCover(t *testing.T) {
 
 func TestSpecsFromRuns(t *testing.T) {
 	s := newScenario(t, coveragetest.New(t))
-	specs, err := coverage.SpecsFromRuns(context.Background(), s.b.Store, s.b.Verifier)
+	specs, err := coverage.SpecsFromRuns(context.Background(), s.b.Store, s.b.Verifier, nil)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -16,8 +16,9 @@ import (
 // job's newest verified record that names a schedule, and the controls of
 // the evidence its verified records name (newest record first, each
 // control once). Jobs with no verified scheduled record are left out: they
-// expect no windows. A job's records are checked as Compute checks them.
-func SpecsFromRuns(ctx context.Context, st storage.Store, v *evidence.Verifier) ([]Spec, error) {
+// expect no windows. A job's records are checked as Compute checks them;
+// boundary is Input.Boundary.
+func SpecsFromRuns(ctx context.Context, st storage.Store, v *evidence.Verifier, boundary map[string]string) ([]Spec, error) {
 	var jobs []string
 	for obj, err := range st.List(ctx, ledger.RunsPrefix) {
 		if err != nil {
@@ -35,7 +36,7 @@ func SpecsFromRuns(ctx context.Context, st storage.Store, v *evidence.Verifier) 
 	jobs = slices.Compact(jobs)
 	var specs []Spec
 	for _, job := range jobs {
-		runs, err := ledger.CheckRuns(ctx, st, v, job)
+		runs, err := ledger.CheckRunsWithin(ctx, st, v, job, boundary)
 		if err != nil {
 			return nil, fmt.Errorf("run records of job %s: %w", job, err)
 		}
