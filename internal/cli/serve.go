@@ -11,7 +11,6 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
-	"os"
 	"strconv"
 	"strings"
 	"sync"
@@ -21,7 +20,6 @@ import (
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 	"github.com/spf13/cobra"
 
-	"github.com/changeproof/changeproof/evidence"
 	"github.com/changeproof/changeproof/internal/coverage"
 	"github.com/changeproof/changeproof/internal/coveragepage"
 	"github.com/changeproof/changeproof/internal/ledger"
@@ -46,13 +44,14 @@ const (
 var servedPrefixes = []string{ledger.EvidencePrefix, ledger.KeysPrefix, ledger.RawPrefix, ledger.RunsPrefix}
 
 type serveFlags struct {
-	store, configPath, listen, pubkey, tokenEnv string
+	store, configPath, listen, tokenEnv string
+	pubkeys                             []string
 }
 
 func (app *App) serveCmd() *cobra.Command {
 	var f serveFlags
 	cmd := &cobra.Command{
-		Use:   "serve --config FILE [--store URL] [--listen ADDR] [--pubkey FILE] [--token-env NAME]",
+		Use:   "serve [--config FILE] [--store URL] [--listen ADDR] [--pubkey FILE] [--token-env NAME]",
 		Short: "Serve coverage, the coverage page, the evidence and metrics over read-only HTTP",
 		Long: `Serve a store read-only over HTTP, for compliance owners and dashboards:
 
@@ -75,9 +74,11 @@ func (app *App) serveCmd() *cobra.Command {
 /, /api/v1/coverage and /metrics cover the period given by the from and to
 query parameters (dates such as 2026-11-01 or RFC 3339 times; to is
 exclusive), by default the 30 days before now; /metrics always the default.
-The jobs and their schedules come from --config; evidence is trusted only
-when it verifies with --pubkey (default: the config's key + ".pub"), and what
-does not verify is shown as a gap, never as covered. A computed report is
+The jobs and their schedules come from --config (without it, from the
+store's verified run records, as ` + "`changeproof coverage`" + ` derives them);
+evidence is trusted only when it verifies with --pubkey (default: the
+config's key + ".pub"), and what does not verify is shown as a gap, never
+as covered. A computed report is
 reused for 30 seconds per period, so dashboards polling every few seconds do
 not re-verify the whole store each time.
 
@@ -103,10 +104,10 @@ the config or the key cannot be read or the address cannot be listened on.`,
 		RunE: func(cmd *cobra.Command, _ []string) error { return app.serve(cmd, &f) },
 	}
 	fs := cmd.Flags()
-	fs.StringVar(&f.configPath, "config", "", "config file with the jobs and their schedules (required)")
-	fs.StringVar(&f.store, "store", "", "store URL (default the config's store)")
+	fs.StringVar(&f.configPath, "config", "", "config file: its jobs, store, key and controls (without it, jobs are derived from the store's run records)")
+	fs.StringVar(&f.store, "store", "", "evidence store URL (default: the config's store, else "+DefaultStore+")")
 	fs.StringVar(&f.listen, "listen", DefaultServeListen, "address to listen on")
-	fs.StringVar(&f.pubkey, "pubkey", "", "trusted Ed25519 public key, SPKI PEM (default the config's key + \".pub\")")
+	fs.StringArrayVar(&f.pubkeys, "pubkey", nil, "trusted Ed25519 public key, SPKI PEM (repeatable; default: the config's key + \".pub\")")
 	fs.StringVar(&f.tokenEnv, "token-env", "", "name of the environment variable holding the bearer token every endpoint but /healthz then requires")
 	return cmd
 }
@@ -122,7 +123,7 @@ func (app *App) serve(cmd *cobra.Command, f *serveFlags) error {
 	if _, _, err := net.SplitHostPort(f.listen); err != nil {
 		return fail(ExitError, fmt.Errorf("--listen %q: want host:port, e.g. %s", f.listen, DefaultServeListen))
 	}
-	src, err := app.serveSource(ctx, f)
+	src, err := app.serveSource(cmd, f)
 	if err != nil {
 		return fail(ExitError, err)
 	}
@@ -280,7 +281,7 @@ type queryError struct {
 	err   error
 }
 
-func (e *queryError) Error() string { return fmt.Sprintf("query parameter %s: %v", e.param, e.err) }
+func (e *queryError) Error() string { return "query parameter " + e.err.Error() }
 
 // report returns the report of the period the query asks for, computing
 // it at most once per serveCacheTTL per period.
@@ -545,91 +546,68 @@ func writeJSONError(w http.ResponseWriter, code int, param, msg string) {
 	}{msg, param})
 }
 
-// serveSource opens what serve reads: the config's jobs, the trusted key
-// and the store, read-only.
-func (app *App) serveSource(ctx context.Context, f *serveFlags) (*coverageSource, error) {
-	if f.configPath == "" {
-		return nil, errors.New("--config is required: the file that defines the jobs whose coverage is served")
-	}
+// serveSource opens what serve reads, as `changeproof coverage` does: the
+// jobs (the config's, else derived from the store's run records at each
+// computation), the trusted keys and the store, read-only.
+func (app *App) serveSource(cmd *cobra.Command, f *serveFlags) (*coverageSource, error) {
 	cfg, catalog, err := app.loadConfig(f.configPath)
 	if err != nil {
 		return nil, err
 	}
-	specs := make([]coverage.Spec, 0, len(cfg.Jobs))
-	for i := range cfg.Jobs {
-		cj := &cfg.Jobs[i]
-		ctls, err := catalog.For(cj.Collector)
-		if cj.Controls != nil {
-			ctls, err = catalog.Evidence(cj.Controls)
-		}
-		if err != nil {
-			return nil, fmt.Errorf("%s: %w", cfg.JobAt(cj, "controls"), err)
-		}
-		specs = append(specs, coverage.Spec{Name: cj.Name, Collector: cj.Collector, Schedule: cj.Schedule, TimeZone: cfg.Location(cj).String(), Controls: ctls})
+	if f.configPath != "" && len(cfg.Jobs) == 0 {
+		return nil, fmt.Errorf("%s has no jobs: coverage is about scheduled jobs (see `changeproof run --help`)", f.configPath)
 	}
-	pubPath := f.pubkey
-	if pubPath == "" && cfg.Key != "" {
-		pubPath = cfg.Key + ".pub"
-	}
-	if pubPath == "" {
-		return nil, fmt.Errorf("--pubkey is required: %s names no signing key whose .pub to trust", f.configPath)
-	}
-	pub, err := evidence.LoadPublicKey(pubPath)
-	if err != nil {
-		return nil, fmt.Errorf("--pubkey: %w", err)
-	}
-	v, err := evidence.NewVerifier(pub)
-	if err != nil {
-		return nil, fmt.Errorf("--pubkey %s: %w", pubPath, err)
-	}
-	url := orDefault(f.store, cfg.Store, DefaultStore)
-	if !strings.Contains(url, "://") || strings.HasPrefix(url, "file://") {
-		dir := strings.TrimPrefix(url, "file://")
-		if _, err := os.Stat(dir); err != nil {
-			return nil, fmt.Errorf("store %s: %w", url, err)
-		}
-	}
-	st, err := app.openStore(ctx, url, storage.Options{ReadOnly: true, Now: app.Now, Logger: app.logger(), MaxAttempts: app.StoreMaxAttempts})
+	v, err := coverageVerifier(f.pubkeys, cfg)
 	if err != nil {
 		return nil, err
+	}
+	url := orDefault(f.store, cfg.Store, DefaultStore)
+	st, opts, err := app.openForVerify(cmd, url)
+	if err != nil {
+		return nil, fmt.Errorf("--store: %w", err)
+	}
+	if opts.Prefix != "" {
+		return nil, fmt.Errorf("--store %s is a file in a store, not a store", redact(url))
+	}
+	var specs []coverage.Spec
+	if f.configPath != "" {
+		if specs, err = SpecsFromConfig(cfg, catalog); err != nil {
+			return nil, err
+		}
+	}
+	order := make([]string, len(catalog.Controls))
+	for i, c := range catalog.Controls {
+		order[i] = c.ID
 	}
 	return &coverageSource{
 		store: st, storeURL: st.Describe().URL, jobs: len(specs),
 		period: servePeriod,
 		compute: func(ctx context.Context, p coverage.Period, now time.Time) (*coverage.Report, error) {
-			return coverage.Compute(ctx, coverage.Input{Store: st, Verifier: v, Specs: specs, Period: p, Now: now})
+			specs := specs
+			if specs == nil {
+				var err error
+				if specs, err = coverage.SpecsFromRuns(ctx, st, v, nil); err != nil {
+					return nil, err
+				}
+			}
+			return coverage.Compute(ctx, coverage.Input{Store: st, Verifier: v, Specs: specs, Period: p, Now: now, Catalog: order})
 		},
 	}, nil
 }
 
-// servePeriod resolves from and to: dates (UTC midnight) or RFC 3339
-// times; by default the 30 days before now.
+// servePeriod resolves the from and to query parameters as coverage
+// resolves --from and --to: dates or RFC 3339 times; by default the 30
+// days before now.
 func servePeriod(from, to string, now time.Time) (coverage.Period, error) {
-	parse := func(name, s string) (time.Time, error) {
-		if t, err := time.Parse(time.DateOnly, s); err == nil {
-			return t, nil
+	p, _, err := coveragePeriod(from, to, now)
+	if err != nil {
+		// coveragePeriod names the flag first: --from or --to.
+		param := "from"
+		if strings.HasPrefix(err.Error(), "--to") {
+			param = "to"
 		}
-		t, err := time.Parse(time.RFC3339, s)
-		if err != nil {
-			return t, &queryError{name, fmt.Errorf("%q: want a date (2006-01-02) or an RFC 3339 time", s)}
-		}
-		return t, nil
-	}
-	p := coverage.Period{To: now}
-	var err error
-	if to != "" {
-		if p.To, err = parse("to", to); err != nil {
-			return p, err
-		}
-	}
-	p.From = p.To.AddDate(0, 0, -30)
-	if from != "" {
-		if p.From, err = parse("from", from); err != nil {
-			return p, err
-		}
-	}
-	if !p.From.Before(p.To) {
-		return p, &queryError{"from", fmt.Errorf("%s is not before to %s", p.From.UTC().Format(time.RFC3339), p.To.UTC().Format(time.RFC3339))}
+		msg := strings.NewReplacer("--from", "from", "--to", "to").Replace(err.Error())
+		return p, &queryError{param: param, err: errors.New(msg)}
 	}
 	return p, nil
 }

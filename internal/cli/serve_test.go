@@ -242,6 +242,15 @@ func TestServeCoverageIsComputeReport(t *testing.T) {
 	if want := compute(coverage.Period{From: nov(1), To: nov(14)}); !reflect.DeepEqual(got, want) {
 		t.Fatalf("served coverage differs from coverage.Compute's:\n%s", r.body)
 	}
+	// And it is what `changeproof coverage --output json` prints.
+	var out, errb strings.Builder
+	if code := cli.Main(context.Background(), []string{"coverage", "--config", st.config, "--from", "2026-11-01", "--to", "2026-11-14", "--output", "json"},
+		&cli.App{Stdout: &out, Stderr: &errb, Getenv: func(string) string { return "" }, Now: func() time.Time { return serveNow }}); code != 0 {
+		t.Fatalf("coverage: %d %s", code, errb.String())
+	}
+	if !reflect.DeepEqual(asJSON(t, []byte(out.String())), got) {
+		t.Fatalf("served coverage differs from `changeproof coverage --output json`:\n%s", out.String())
+	}
 	var rep coverage.Report
 	if err := json.Unmarshal(r.body, &rep); err != nil {
 		t.Fatal(err)
@@ -289,6 +298,21 @@ func TestServeCoverageIsComputeReport(t *testing.T) {
 	}
 	if code := srv.stop(); code != 0 {
 		t.Fatalf("serve exited %d after its context ended: %s", code, srv.stderr.String())
+	}
+}
+
+// Without a config, serve derives the jobs from the store's run records,
+// as coverage does.
+func TestServeWithoutAConfig(t *testing.T) {
+	st := newServeStore(t)
+	srv := startServe(t, nil, "--store", "file://"+st.storeDir, "--pubkey", st.b.PubFile)
+	r := srv.get(t, "GET", "/api/v1/coverage?from=2026-11-01&to=2026-11-14")
+	var rep coverage.Report
+	if err := json.Unmarshal(r.body, &rep); err != nil || r.code != 200 {
+		t.Fatalf("coverage: %d %s", r.code, r.body)
+	}
+	if len(rep.Jobs) != 2 || rep.Jobs[0].Name != "bp-daily" || rep.Jobs[0].Covered != 12 || rep.Jobs[1].Name != "merges-daily" || rep.Jobs[1].Covered != 12 {
+		t.Fatalf("jobs from the run records: %+v", rep.Jobs)
 	}
 }
 
@@ -510,13 +534,18 @@ func TestServeMetrics(t *testing.T) {
 
 func TestServeRefusesBadSetups(t *testing.T) {
 	st := newServeStore(t)
+	emptyConfig := filepath.Join(st.b.Dir, "empty.yaml")
+	if err := os.WriteFile(emptyConfig, []byte("key: "+st.b.KeyFile+"\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
 	cases := []struct {
 		name string
 		env  map[string]string
 		args []string
 		want string
 	}{
-		{"no config", nil, []string{"serve"}, "--config is required"},
+		{"no key", nil, []string{"serve", "--store", "file://" + st.storeDir}, "--pubkey is required"},
+		{"config without jobs", nil, []string{"serve", "--config", emptyConfig}, "has no jobs"},
 		{"token variable unset", nil, []string{"serve", "--config", st.config, "--token-env", "CP_TOKEN"}, "--token-env CP_TOKEN: the environment variable CP_TOKEN is not set"},
 		{"bad listen", nil, []string{"serve", "--config", st.config, "--listen", "9465"}, `--listen "9465"`},
 		{"missing pubkey", nil, []string{"serve", "--config", st.config, "--pubkey", filepath.Join(st.b.Dir, "nope.pub")}, "--pubkey"},

@@ -9,13 +9,14 @@
 // their reasons) and its freshness; then every exception and every
 // verification problem.
 //
-// Elements tests and scrapers may rely on: #summary, #controls, #jobs,
-// #exceptions, #problems; each control row tr.control[data-control]
-// [data-status]; each job section.job#job-<name>[data-job]; each timeline
-// block .timeline .win[data-status][data-start][data-end] (title and
-// aria-label say what it is); each gap li.gap[data-status] with id
-// gap-<job>-<n>; each exception tr.exception[data-status]; each problem
-// tr.problem.
+// Elements tests and scrapers may rely on: #summary, #verdict, #controls,
+// #jobs, #exceptions, #problems; each control row
+// tr.control#control-<framework>-<id>[data-control][data-status]; each job
+// section.job#job-<name>[data-job][data-status][data-stale]; each timeline
+// block .timeline .win[data-status][data-start][data-end] (its title and
+// aria-label say what it is; a gap links to its entry in the gap list);
+// each gap li.gap#job-<name>-gap-<n>[data-status]; each exception
+// tr.exception[data-status][data-job]; each problem tr.problem.
 package coveragepage
 
 import (
@@ -174,6 +175,8 @@ type jobLink struct{ Name, HTMLID string }
 
 type jobView struct {
 	HTMLID, Name, Collector, Schedule, TimeZone string
+	Status                                      string
+	RawStatus                                   evidence.Status
 	Controls                                    []string
 	Covered, Expected                           int
 	Percent                                     string
@@ -324,8 +327,12 @@ func build(rep *coverage.Report, opts Options) *view {
 func buildJob(j coverage.Job, id string, now time.Time, opts Options) jobView {
 	jv := jobView{
 		HTMLID: id, Name: j.Name, Collector: j.Collector, Schedule: j.Schedule, TimeZone: j.TimeZone,
+		Status: string(j.Status), RawStatus: j.Status,
 		Controls: j.Controls, Covered: j.Covered, Expected: j.Expected,
 		Percent: percent(j.Ratio), RatioWidth: width(j.Ratio), Counts: counts(j.Counts),
+	}
+	if jv.Status == "" {
+		jv.Status = "none"
 	}
 	gapIndex := func(t time.Time) string {
 		for i, g := range j.Gaps {

@@ -164,7 +164,9 @@ func TestThePageShowsTheGapTheExceptionAndTheProblem(t *testing.T) {
 
 	// Self-contained: no script (the summary's tag is escaped text), no
 	// external resource.
-	if s := find(doc, func(n *html.Node) bool { return n.Data == "script" || n.Data == "link" || n.Data == "img" || n.Data == "iframe" }); len(s) > 0 {
+	if s := find(doc, func(n *html.Node) bool {
+		return n.Data == "script" || n.Data == "link" || n.Data == "img" || n.Data == "iframe"
+	}); len(s) > 0 {
 		t.Errorf("the page has a %s element", s[0].Data)
 	}
 	for _, n := range find(doc, func(*html.Node) bool { return true }) {
