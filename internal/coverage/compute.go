@@ -33,6 +33,11 @@ type Spec struct {
 	TimeZone string
 	// Controls are the controls the job's evidence supports.
 	Controls []evidence.Control
+	// Since, when set, is when the job began: no window before it is
+	// expected. SpecsFromRuns sets it to the first window of a job whose
+	// run chain starts in the store; a config's jobs leave it zero, so a
+	// job added late shows the windows before it as missing.
+	Since time.Time
 }
 
 // Input is what Compute reads.
@@ -142,7 +147,11 @@ func computeJob(ctx context.Context, in Input, spec Spec) (*Job, []Exception, []
 	if err != nil {
 		return nil, nil, nil, fmt.Errorf("coverage: job %s: %w", spec.Name, err)
 	}
-	expected, err := expectedWindows(sched, in.Period, in.Now)
+	period := in.Period
+	if spec.Since.After(period.From) {
+		period.From = spec.Since
+	}
+	expected, err := expectedWindows(sched, period, in.Now)
 	if err != nil {
 		return nil, nil, nil, fmt.Errorf("coverage: job %s: %w", spec.Name, err)
 	}

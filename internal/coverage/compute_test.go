@@ -361,11 +361,22 @@ func TestSpecsFromRuns(t *testing.T) {
 	if d := specs[1]; d.Name != "deploy-daily" || d.Collector != "deployments" || len(d.Controls) != 1 || d.Controls[0] != cc81 {
 		t.Errorf("deploy-daily spec %+v", d)
 	}
+	// The job began with its first run record: no window before it is
+	// expected of it.
+	if first := s.b.Runs(t, "bp-daily")[0].Statement.Predicate.Window.Start; !bp.Since.Equal(first) {
+		t.Errorf("bp-daily began %s, want its first window's start %s", bp.Since, first)
+	}
 	// The derived specs give the same report as the config's.
 	s.specs = specs
 	rep := s.compute(t)
 	if j := rep.Jobs[0]; j.Expected != 10 || j.Covered != 4 {
 		t.Errorf("from runs: %d/%d", j.Covered, j.Expected)
+	}
+	// A job that began later expects nothing before it.
+	specs[0].Since = s.b.Runs(t, "bp-daily")[0].Statement.Predicate.Window.Start.AddDate(0, 0, 2)
+	s.specs = specs
+	if j := s.compute(t).Jobs[0]; j.Expected != 8 || j.Windows[0].Start.Before(specs[0].Since) {
+		t.Errorf("a job that began on %s expects %d windows from %s", specs[0].Since, j.Expected, j.Windows[0].Start)
 	}
 }
 

@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"slices"
+	"time"
 
 	"github.com/changeproof/changeproof/evidence"
 	"github.com/changeproof/changeproof/internal/ledger"
@@ -15,8 +16,9 @@ import (
 // runs/, sorted by name, with the schedule, time zone and collector of the
 // job's newest verified record that names a schedule, and the controls of
 // the evidence its verified records name (newest record first, each
-// control once). Jobs with no verified scheduled record are left out: they
-// expect no windows. A job's records are checked as Compute checks them;
+// control once), and Since the start of the job's first window when its
+// first record is in the store. Jobs with no verified scheduled record are
+// left out: they expect no windows. A job's records are checked as Compute checks them;
 // boundary is Input.Boundary.
 func SpecsFromRuns(ctx context.Context, st storage.Store, v *evidence.Verifier, boundary map[string]string) ([]Spec, error) {
 	var jobs []string
@@ -41,6 +43,7 @@ func SpecsFromRuns(ctx context.Context, st storage.Store, v *evidence.Verifier, 
 			return nil, fmt.Errorf("run records of job %s: %w", job, err)
 		}
 		var spec *Spec
+		var since time.Time
 		seen := map[string]bool{}
 		var controls []evidence.Control
 		for i := len(runs) - 1; i >= 0; i-- {
@@ -49,6 +52,9 @@ func SpecsFromRuns(ctx context.Context, st storage.Store, v *evidence.Verifier, 
 				continue
 			}
 			p := &r.Statement.Predicate
+			if p.Previous.First && p.Trigger != evidence.TriggerManual {
+				since = p.Window.Start
+			}
 			if spec == nil && p.Schedule != "" {
 				spec = &Spec{Name: job, Collector: p.Collector.Name, Schedule: p.Schedule, TimeZone: p.TimeZone}
 			}
@@ -68,7 +74,7 @@ func SpecsFromRuns(ctx context.Context, st storage.Store, v *evidence.Verifier, 
 		if spec == nil {
 			continue
 		}
-		spec.Controls = controls
+		spec.Controls, spec.Since = controls, since
 		specs = append(specs, *spec)
 	}
 	return specs, nil
