@@ -9,7 +9,7 @@ LDFLAGS := -s -w -X main.version=$(VERSION) -X main.commit=$(COMMIT)
 # Race detection needs cgo; fall back to a plain run where there is no C compiler.
 RACE    ?= $(shell $(GO) env CGO_ENABLED | grep -q 1 && command -v $$($(GO) env CC) >/dev/null && echo -race)
 
-.PHONY: all build demo test vet tools bench clean
+.PHONY: all build demo test vet tools demo-tools bench clean
 
 all: build
 
@@ -21,16 +21,27 @@ build:
 ## demo: a local fake GitHub (testdata/github/sample-org) and fake
 ## Cloudflare API (testdata/cloudflare/sample-account), all four collectors
 ## into ./evidence-demo, then verification.
-demo: build
+demo: build demo-tools
 	./scripts/demo.sh
 
-## tools: what the tests need besides Go (openssl, for the auditor's
-## verification steps). Installed from Debian's packages when missing.
+## tools: what the tests need besides Go, from Debian's packages when
+## missing: openssl (the auditor's verification steps), unzip (the demo
+## unpacks its bundle for them) and chromium (the coverage page's browser
+## test). demo-tools: the first two, for make demo.
+DEMO_TOOLS := openssl unzip
+TEST_TOOLS := $(DEMO_TOOLS) chromium
+define install-missing
+	@missing=""; for t in $(1); do command -v $$t >/dev/null 2>&1 || missing="$$missing $$t"; done; \
+	if [ -n "$$missing" ]; then \
+	  echo "installing$$missing from Debian's packages"; \
+	  if [ "$$(id -u)" = 0 ]; then SUDO=; else SUDO=sudo; fi; \
+	  $$SUDO apt-get update -qq && DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq$$missing >/dev/null; \
+	fi
+endef
 tools:
-	@command -v openssl >/dev/null 2>&1 || { \
-	  echo "installing openssl (needed by the auditor-verification test)"; \
-	  if [ "$$(id -u)" = 0 ]; then apt-get update -qq && apt-get install -y -qq openssl >/dev/null; \
-	  else sudo apt-get update -qq && sudo apt-get install -y -qq openssl >/dev/null; fi; }
+	$(call install-missing,$(TEST_TOOLS))
+demo-tools:
+	$(call install-missing,$(DEMO_TOOLS))
 
 ## versitygw: a real S3 server for the S3/R2 store tests (internal/versitygw),
 ## built once from the Go module proxy at a pinned version (about a minute).

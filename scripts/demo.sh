@@ -167,6 +167,9 @@ jobs:
     schedule: "@every 2s"
     scope: {orgs: [acme]}
 YAML
+# The auditor's bundle below covers the demo week up to this moment: the
+# daemon's windows up to here are collected before it stops.
+period_end=$(date -u +%Y-%m-%dT%H:%M:%SZ)
 echo
 echo "== changeproof run --config $state/daemon.yaml  (the daemon, for 5 seconds)"
 "$bin/changeproof" run --config "$state/daemon.yaml" &
@@ -183,3 +186,27 @@ unset GITHUB_TOKEN CLOUDFLARE_API_TOKEN
 echo
 echo "== changeproof verify $store --pubkey $state/signing.key.pub"
 "$bin/changeproof" verify "$store" --pubkey "$state/signing.key.pub"
+
+echo
+echo "== changeproof coverage --config $state/jobs.yaml --from 2026-11-16  (windows expected by each schedule, and what covers them)"
+"$bin/changeproof" coverage --config "$state/jobs.yaml" --from 2026-11-16 --pubkey "$state/signing.key.pub"
+
+bundle="$state/bundle-$(date -u +%Y%m%dT%H%M%SZ).zip"
+echo
+echo "== changeproof bundle --from 2026-11-16 --to $period_end --out $bundle  (for the auditor)"
+"$bin/changeproof" bundle --store "file://$store" --key "$state/signing.key" --from 2026-11-16 --to "$period_end" --out "$bundle"
+
+echo
+echo "== changeproof verify $bundle --pubkey $state/signing.key.pub  (offline)"
+"$bin/changeproof" verify "$bundle" --pubkey "$state/signing.key.pub"
+
+echo
+echo "== changeproof sample --bundle $bundle --size 5 --seed 2026  (what the auditor tests)"
+"$bin/changeproof" sample --bundle "$bundle" --size 5 --seed 2026 --pubkey "$state/signing.key.pub" | cut -d, -f1,2,6,11,12
+
+echo
+echo "== openssl alone: the steps of VERIFY.md in the unzipped bundle"
+rm -rf "$state/bundle"
+unzip -q "$bundle" -d "$state/bundle"
+(cd "$state/bundle" && PUBKEY="$(cd .. && pwd)/signing.key.pub" bash -c "$(awk '/^```sh/{f=1;next} /^```/{f=0} f' VERIFY.md)")
+echo "open $state/bundle/report.html in a browser for the auditor's report"

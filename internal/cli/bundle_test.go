@@ -150,16 +150,16 @@ func TestBundleBadInput(t *testing.T) {
 	e := bundleEnv(t)
 	out := filepath.Join(e.dir, "x.zip")
 	for name, args := range map[string][]string{
-		"no period":       {"bundle", "--store", e.store, "--key", e.key, "--out", out},
-		"no out":          {"bundle", "--store", e.store, "--key", e.key, "--from", "2026-11-16", "--to", "2026-11-23"},
-		"bad date":        {"bundle", "--store", e.store, "--key", e.key, "--from", "16/11/2026", "--to", "2026-11-23", "--out", out},
-		"no key":          {"bundle", "--store", e.store, "--from", "2026-11-16", "--to", "2026-11-23", "--out", out},
-		"unknown control": {"bundle", "--store", e.store, "--key", e.key, "--from", "2026-11-16", "--to", "2026-11-23", "--control", "CC9.9", "--out", out},
-		"presign on dir":  {"bundle", "--store", e.store, "--key", e.key, "--from", "2026-11-16", "--to", "2026-11-23", "--presign", "1h", "--out", out},
+		"no period":        {"bundle", "--store", e.store, "--key", e.key, "--out", out},
+		"no out":           {"bundle", "--store", e.store, "--key", e.key, "--from", "2026-11-16", "--to", "2026-11-23"},
+		"bad date":         {"bundle", "--store", e.store, "--key", e.key, "--from", "16/11/2026", "--to", "2026-11-23", "--out", out},
+		"no key":           {"bundle", "--store", e.store, "--from", "2026-11-16", "--to", "2026-11-23", "--out", out},
+		"unknown control":  {"bundle", "--store", e.store, "--key", e.key, "--from", "2026-11-16", "--to", "2026-11-23", "--control", "CC9.9", "--out", out},
+		"presign on dir":   {"bundle", "--store", e.store, "--key", e.key, "--from", "2026-11-16", "--to", "2026-11-23", "--presign", "1h", "--out", out},
 		"presign too long": {"bundle", "--store", e.store, "--key", e.key, "--from", "2026-11-16", "--to", "2026-11-23", "--presign", "8d", "--out", out},
-		"sample no seed":  {"sample", "--bundle", out, "--size", "3"},
-		"sample no size":  {"sample", "--bundle", out, "--seed", "1"},
-		"sample missing":  {"sample", "--bundle", filepath.Join(e.dir, "none.zip"), "--size", "3", "--seed", "1"},
+		"sample no seed":   {"sample", "--bundle", out, "--size", "3"},
+		"sample no size":   {"sample", "--bundle", out, "--seed", "1"},
+		"sample missing":   {"sample", "--bundle", filepath.Join(e.dir, "none.zip"), "--size", "3", "--seed", "1"},
 	} {
 		r := run(t, args...)
 		if r.code != 2 || strings.Count(r.stderr, "\n") != 1 || strings.Contains(r.stderr, "goroutine") {
