@@ -37,7 +37,7 @@ func dayWindow(d int) schedules.Window {
 }
 
 // pull is a merge-activity finding for pull request n merged on day d.
-func pull(t *testing.T, d, n int, status evidence.Status, approvers ...string) evidence.Finding {
+func pull(t testing.TB, d, n int, status evidence.Status, approvers ...string) evidence.Finding {
 	t.Helper()
 	det, err := json.Marshal(mergeactivity.PullDetails{Repo: "acme/api", Branch: "main", Number: n, Title: fmt.Sprintf("change %d", n),
 		Author: "alice", MergedAt: day0.AddDate(0, 0, d).Add(time.Duration(n) * time.Minute), Approvers: approvers,
@@ -53,7 +53,7 @@ func pull(t *testing.T, d, n int, status evidence.Status, approvers ...string) e
 	return f
 }
 
-func deployment(t *testing.T, d int, id string, change string) evidence.Finding {
+func deployment(t testing.TB, d int, id string, change string) evidence.Finding {
 	t.Helper()
 	det, err := json.Marshal(deployments.Details{Source: "github", Name: "acme/api", ID: id, Environment: "production",
 		CreatedAt: day0.AddDate(0, 0, d).Add(12 * time.Hour), Creator: "deployer", Message: "Deploy",
