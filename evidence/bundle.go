@@ -46,14 +46,33 @@ type BundleManifest struct {
 	// of order). Verification accepts a previous link only to an object in
 	// the bundle or to one of these.
 	Boundaries []BundleBoundary `json:"boundaries"`
-	Producer   Producer         `json:"producer"`
+	// StoreProblems are the problems the verification of the whole store
+	// found, when the bundle was made, on the bundle's files and
+	// boundaries (a deleted or modified predecessor, a forked chain, an
+	// object hidden behind a delete marker). A bundle never turns a problem
+	// of its store into a clean boundary: verifying the bundle reports
+	// each of them.
+	StoreProblems []BundleProblem `json:"storeProblems"`
+	Producer      Producer        `json:"producer"`
 }
 
-// BundleBoundary is a chain link outside a bundle.
+// BundleProblem is a problem found in the store a bundle was made from.
+type BundleProblem struct {
+	Key    string `json:"key"`
+	Reason string `json:"reason"`
+}
+
+// BundleBoundary is a chain link outside a bundle, verified in the store
+// when the bundle was made.
 type BundleBoundary struct {
 	// Key and SHA256 name the stored object.
 	Key    string `json:"key"`
 	SHA256 string `json:"sha256"`
+	// Window is the object's window and Controls, for an envelope, its
+	// control ids: why it is outside the bundle (its window does not
+	// overlap the period, or it is not mapped to the bundle's control).
+	Window   schedules.Window `json:"window"`
+	Controls []string         `json:"controls,omitempty"`
 }
 
 // VerifiedBundle is a manifest whose signature and statement checked out.
@@ -68,6 +87,9 @@ func (s *Signer) SignBundle(ctx context.Context, st *BundleStatement) ([]byte, e
 	c := *st
 	if c.Predicate.Boundaries == nil {
 		c.Predicate.Boundaries = []BundleBoundary{}
+	}
+	if c.Predicate.StoreProblems == nil {
+		c.Predicate.StoreProblems = []BundleProblem{}
 	}
 	if err := checkBundle(&c); err != nil {
 		return nil, fmt.Errorf("bundle manifest: %w", err)
@@ -115,8 +137,8 @@ func checkBundle(st *BundleStatement) error {
 		return errors.New("the manifest names no file")
 	case p.Store == "" || p.CreatedAt.IsZero():
 		return errors.New("predicate.store and predicate.createdAt are required")
-	case p.Boundaries == nil:
-		return errors.New("predicate.boundaries must be a list")
+	case p.Boundaries == nil || p.StoreProblems == nil:
+		return errors.New("predicate.boundaries and predicate.storeProblems must be lists")
 	}
 	if err := p.Period.Validate(); err != nil {
 		return fmt.Errorf("predicate.period: %w", err)
@@ -132,8 +154,8 @@ func checkBundle(st *BundleStatement) error {
 		}
 	}
 	for _, b := range p.Boundaries {
-		if b.Key == "" || !sha256Hex.MatchString(b.SHA256) {
-			return fmt.Errorf("boundary %q: needs a key and a lowercase hex sha256", b.Key)
+		if b.Key == "" || !sha256Hex.MatchString(b.SHA256) || b.Window.Validate() != nil {
+			return fmt.Errorf("boundary %q: needs a key, a lowercase hex sha256 and a window", b.Key)
 		}
 	}
 	return nil

@@ -98,6 +98,10 @@ func Build(ctx context.Context, w io.Writer, o Options) (*Contents, error) {
 	if err != nil {
 		return nil, err
 	}
+	storeProblems, err := storeProblems(ctx, o.Store, v, sel)
+	if err != nil {
+		return nil, err
+	}
 	files := sel.files
 	view := &memStore{files: files, url: o.Store.Describe().URL}
 
@@ -132,7 +136,7 @@ func Build(ctx context.Context, w io.Writer, o Options) (*Contents, error) {
 	names := slices.Sorted(maps.Keys(all))
 	st := &evidence.BundleStatement{Type: evidence.StatementType, PredicateType: evidence.BundlePredicateType,
 		Predicate: evidence.BundleManifest{Period: o.Period, Control: o.Control, Store: o.Store.Describe().URL,
-			CreatedAt: o.Now.UTC(), Boundaries: sel.boundaries, Producer: o.Producer}}
+			CreatedAt: o.Now.UTC(), Boundaries: sel.boundaries, StoreProblems: storeProblems, Producer: o.Producer}}
 	for _, n := range names {
 		st.Subject = append(st.Subject, evidence.Subject{Name: n, Digest: map[string]string{"sha256": evidence.Digest(all[n])}})
 	}
@@ -169,6 +173,40 @@ func Build(ctx context.Context, w io.Writer, o Options) (*Contents, error) {
 	return c, nil
 }
 
+// storeProblems verifies the whole store, as `changeproof verify` does, and
+// returns the problems on the bundle's files and boundaries: a deletion
+// just before the period must not vanish from the bundle.
+func storeProblems(ctx context.Context, st storage.Store, v *evidence.Verifier, sel *selection) ([]evidence.BundleProblem, error) {
+	rep, err := ledger.Verify(ctx, st, v, ledger.VerifyOptions{})
+	if err != nil {
+		return nil, fmt.Errorf("verifying %s: %w", st.Describe().URL, err)
+	}
+	problems := rep.Problems
+	if tc, ok := st.(storage.TamperChecker); ok {
+		found, err := tc.Tampering(ctx, "")
+		if err != nil {
+			return nil, fmt.Errorf("checking %s for hidden or replaced objects: %w", st.Describe().URL, err)
+		}
+		for _, f := range found {
+			problems = append(problems, ledger.Problem{Key: f.Key, Reason: f.Reason})
+		}
+	}
+	relevant := map[string]bool{}
+	for k := range sel.files {
+		relevant[k] = true
+	}
+	for _, b := range sel.boundaries {
+		relevant[b.Key] = true
+	}
+	out := []evidence.BundleProblem{}
+	for _, p := range problems {
+		if relevant[p.Key] {
+			out = append(out, evidence.BundleProblem{Key: p.Key, Reason: p.Reason})
+		}
+	}
+	return out, nil
+}
+
 // selection is what a period of a store puts in a bundle.
 type selection struct {
 	files      map[string][]byte
@@ -185,6 +223,8 @@ type chainLink struct {
 	controls []string
 	// raw is the raw facts key an envelope's subject names.
 	raw string
+	// digest is the sha256 of the stored object.
+	digest string
 }
 
 func selectFiles(ctx context.Context, o Options) (*selection, error) {
@@ -193,8 +233,10 @@ func selectFiles(ctx context.Context, o Options) (*selection, error) {
 		return w.Start.Before(o.Period.End) && w.End.After(o.Period.Start)
 	}
 	// Every envelope is read, in or out of the period, to learn which
-	// controls each job's evidence maps to.
+	// controls each job's evidence maps to, and what each object is, for
+	// the boundaries.
 	jobControls := map[string]map[string]bool{}
+	links := map[string]chainLink{}
 	var prevs []evidence.Previous
 	err := each(ctx, o.Store, ledger.EvidencePrefix, func(key string, data []byte) error {
 		l, ok := decodeEvidence(data)
@@ -203,6 +245,8 @@ func selectFiles(ctx context.Context, o Options) (*selection, error) {
 			// Verification of the store reports it.
 			return nil
 		}
+		l.digest = evidence.Digest(data)
+		links[key] = l
 		if l.job != "" {
 			if jobControls[l.job] == nil {
 				jobControls[l.job] = map[string]bool{}
@@ -240,6 +284,8 @@ func selectFiles(ctx context.Context, o Options) (*selection, error) {
 		if !ok {
 			return nil
 		}
+		l.digest = evidence.Digest(data)
+		links[key] = l
 		if !overlaps(l.window) || (o.Control != "" && !jobControls[l.job][o.Control]) {
 			return nil
 		}
@@ -268,7 +314,14 @@ func selectFiles(ctx context.Context, o Options) (*selection, error) {
 			continue
 		}
 		seen[p.Key] = true
-		sel.boundaries = append(sel.boundaries, evidence.BundleBoundary{Key: p.Key, SHA256: p.SHA256})
+		// Only a predecessor the store holds, unmodified, is a boundary.
+		// Otherwise the link stays broken in the bundle too, and the
+		// store's verification (in the manifest) says what happened.
+		l, held := links[p.Key]
+		if !held || l.digest != p.SHA256 {
+			continue
+		}
+		sel.boundaries = append(sel.boundaries, evidence.BundleBoundary{Key: p.Key, SHA256: p.SHA256, Window: l.window, Controls: l.controls})
 	}
 	slices.SortFunc(sel.boundaries, func(a, b evidence.BundleBoundary) int { return strings.Compare(a.Key, b.Key) })
 	return sel, nil

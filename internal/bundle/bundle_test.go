@@ -4,9 +4,11 @@ import (
 	"archive/zip"
 	"bytes"
 	"context"
+	"encoding/binary"
 	"encoding/csv"
 	"encoding/json"
 	"fmt"
+	"hash/crc32"
 	"io"
 	"os"
 	"os/exec"
@@ -322,6 +324,46 @@ func TestBundleRemovedEnvelope(t *testing.T) {
 	}
 }
 
+// Someone who can delete from a store that is not write-once, without the
+// key, deletes the failing day-4 envelope and every run record of its
+// job. The bundle must not turn the deleted envelope into a clean
+// boundary: verifying it reports the broken chain and the evidence no run
+// record names.
+func TestBundleReportsADeletionInTheStore(t *testing.T) {
+	b := store(t)
+	ctx := context.Background()
+	var victim string
+	for obj, err := range b.Store.List(ctx, "evidence/merge-activity/") {
+		if err != nil {
+			t.Fatal(err)
+		}
+		if strings.Contains(obj.Key, "/2026/11/06/") { // day 4's window ends on 11-06
+			victim = obj.Key
+		}
+	}
+	root := filepath.Join(b.Dir, "evidence")
+	if err := os.Remove(filepath.Join(root, filepath.FromSlash(victim))); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.RemoveAll(filepath.Join(root, "runs", "merge-activity-daily")); err != nil {
+		t.Fatal(err)
+	}
+	zipped := build(t, b, period, "")
+	rep := verify(t, b, zipped)
+	text := problemsText(rep)
+	if rep.OK() || !strings.Contains(text, victim) || !strings.Contains(text, "deleted from the store") {
+		t.Errorf("a bundle of a store with a deleted envelope does not report it:\n%s", text)
+	}
+	if !strings.Contains(text, "evidence of job merge-activity-daily that no run record in the bundle names") {
+		t.Errorf("evidence whose run records were removed is not reported:\n%s", text)
+	}
+	for _, bd := range rep.Manifest.Boundaries {
+		if bd.Key == victim {
+			t.Errorf("the deleted envelope %s is a boundary of the manifest", victim)
+		}
+	}
+}
+
 func TestBundleAddedFileAndBadManifest(t *testing.T) {
 	b := store(t)
 	zipped := build(t, b, period, "")
@@ -380,6 +422,42 @@ func TestOpenArchiveRefusesUnsafeZips(t *testing.T) {
 		if _, err := bundle.OpenArchive(bytes.NewReader(out.Bytes()), int64(out.Len()), "x.zip"); err == nil {
 			t.Errorf("%s: a zip with %q was opened", name, entries)
 		}
+	}
+}
+
+// An entry smuggled between the last entry and the central directory is
+// invisible to verify (which reads the central directory) but extracted by
+// streaming unzip tools: the bundle is refused.
+func TestOpenArchiveRefusesHiddenEntries(t *testing.T) {
+	b := store(t)
+	zipped := build(t, b, period, "")
+	eocd := len(zipped) - 22
+	dir := int(binary.LittleEndian.Uint32(zipped[eocd+16:]))
+	name, data := "population.csv", []byte("change\n=HYPERLINK(\"x\")\n")
+	local := binary.LittleEndian.AppendUint32(nil, 0x04034b50)
+	local = binary.LittleEndian.AppendUint16(local, 20) // version
+	local = append(local, make([]byte, 2+2+4)...)       // flags, method stored, time and date
+	local = binary.LittleEndian.AppendUint32(local, crc32.ChecksumIEEE(data))
+	local = binary.LittleEndian.AppendUint32(local, uint32(len(data)))
+	local = binary.LittleEndian.AppendUint32(local, uint32(len(data)))
+	local = binary.LittleEndian.AppendUint16(local, uint16(len(name)))
+	local = binary.LittleEndian.AppendUint16(local, 0)
+	local = append(append(local, name...), data...)
+	smuggled := append(append(bytes.Clone(zipped[:dir]), local...), zipped[dir:]...)
+	binary.LittleEndian.PutUint32(smuggled[len(smuggled)-22+16:], uint32(dir+len(local)))
+	if _, err := zip.NewReader(bytes.NewReader(smuggled), int64(len(smuggled))); err != nil {
+		t.Fatalf("the smuggled zip is not even a zip: %v", err)
+	}
+	for what, z := range map[string][]byte{
+		"entry before the central directory": smuggled,
+		"bytes after the end record":         append(bytes.Clone(zipped), "junk"...),
+	} {
+		if _, err := bundle.OpenArchive(bytes.NewReader(z), int64(len(z)), "x.zip"); err == nil {
+			t.Errorf("%s: the bundle was opened", what)
+		}
+	}
+	if _, err := bundle.OpenArchive(bytes.NewReader(zipped), int64(len(zipped)), "x.zip"); err != nil {
+		t.Errorf("a genuine bundle was refused: %v", err)
 	}
 }
 

@@ -206,10 +206,14 @@ func WritePopulation(w io.Writer, pop []Change) error {
 		if !c.At.IsZero() {
 			at = c.At.UTC().Format(time.RFC3339)
 		}
-		if err := cw.Write([]string{c.ID, c.Kind, c.Repo, c.Ref, neutralise(c.Title), c.Author,
+		row := []string{c.ID, c.Kind, c.Repo, c.Ref, c.Title, c.Author,
 			strings.Join(c.Approvers, " "), strings.Join(c.Checks, " "), strings.Join(c.Deployments, " "),
-			at, string(c.Status), c.Verdict, neutralise(c.Reasons),
-			c.Window[0].UTC().Format(time.RFC3339), c.Window[1].UTC().Format(time.RFC3339), c.Evidence}); err != nil {
+			at, string(c.Status), c.Verdict, c.Reasons,
+			c.Window[0].UTC().Format(time.RFC3339), c.Window[1].UTC().Format(time.RFC3339), c.Evidence}
+		for i := range row {
+			row[i] = neutralise(row[i])
+		}
+		if err := cw.Write(row); err != nil {
 			return err
 		}
 	}
@@ -217,9 +221,9 @@ func WritePopulation(w io.Writer, pop []Change) error {
 	return cw.Error()
 }
 
-// neutralise keeps a free-text cell from being read as a formula by a
-// spreadsheet (CSV injection): titles and messages come from whoever
-// opened the pull request.
+// neutralise keeps a cell from being read as a formula by a spreadsheet
+// (CSV injection): titles, check names, branch and user names come from
+// whoever opened the pull request or wrote the workflow.
 func neutralise(s string) string {
 	if s != "" && strings.ContainsRune("=+-@\t\r", rune(s[0])) {
 		return "'" + s

@@ -71,6 +71,10 @@ func Verify(ctx context.Context, a *Archive, v *evidence.Verifier) (*Report, err
 	} else {
 		rep.Manifest = &m.Statement.Predicate
 		for _, b := range rep.Manifest.Boundaries {
+			if reason := insideBundle(rep.Manifest, b, a); reason != "" {
+				rep.add(b.Key, "the manifest names it as a chain link outside the bundle, but %s", reason)
+				continue
+			}
 			boundary[b.Key] = b.SHA256
 		}
 		for _, sub := range m.Statement.Subject {
@@ -106,7 +110,75 @@ func Verify(ctx context.Context, a *Archive, v *evidence.Verifier) (*Report, err
 	if err := checkPopulation(ctx, a, v, rep, bad); err != nil {
 		return nil, err
 	}
+	if err := checkRecorded(ctx, a, v, rep, bad); err != nil {
+		return nil, err
+	}
+	// What the store's verification found when the bundle was made, unless
+	// the bundle shows the same problem itself.
+	if rep.Manifest != nil {
+		seen := map[ledger.Problem]bool{}
+		for _, p := range rep.Problems {
+			seen[p] = true
+		}
+		for _, p := range rep.Manifest.StoreProblems {
+			if !seen[ledger.Problem{Key: p.Key, Reason: p.Reason}] {
+				rep.add(p.Key, "the store's verification found, when the bundle was made: %s", p.Reason)
+			}
+		}
+	}
 	return rep, nil
+}
+
+// insideBundle says why a boundary should have been in the bundle, or "":
+// a link outside the bundle is one whose window does not overlap the
+// period, or an envelope not mapped to the bundle's control.
+func insideBundle(m *evidence.BundleManifest, b evidence.BundleBoundary, a *Archive) string {
+	switch {
+	case a.Has(b.Key):
+		return "the bundle holds it"
+	case !b.Window.Start.Before(m.Period.End) || !b.Window.End.After(m.Period.Start):
+		return ""
+	case m.Control != "" && !slices.Contains(b.Controls, m.Control):
+		return ""
+	}
+	return fmt.Sprintf("its window %s overlaps the period %s: it belongs in the bundle", b.Window, m.Period)
+}
+
+// checkRecorded checks that every envelope a scheduled job wrote is named
+// by a run record of that job in the bundle: the run records of a job
+// cannot be removed, and its evidence kept, unnoticed.
+func checkRecorded(ctx context.Context, a *Archive, v *evidence.Verifier, rep *Report, bad map[string]string) error {
+	named := map[string]bool{}
+	for obj, err := range a.List(ctx, ledger.RunsPrefix) {
+		if err != nil {
+			return err
+		}
+		data, err := a.Read(obj.Key)
+		if err != nil {
+			continue
+		}
+		if vr, err := v.VerifyRun(ctx, data); err == nil {
+			for _, e := range vr.Statement.Predicate.Evidence {
+				named[e.Key] = true
+			}
+		}
+	}
+	for obj, err := range a.List(ctx, ledger.EvidencePrefix) {
+		if err != nil {
+			return err
+		}
+		if bad[obj.Key] != "" || named[obj.Key] {
+			continue
+		}
+		data, err := a.Read(obj.Key)
+		if err != nil {
+			continue
+		}
+		if ver, err := v.Verify(ctx, data); err == nil && ver.Statement.Predicate.Job != "" {
+			rep.add(obj.Key, "evidence of job %s that no run record in the bundle names: the job's run record was removed, or the run was never recorded", ver.Statement.Predicate.Job)
+		}
+	}
+	return nil
 }
 
 // span is a run record's window; why says why it does not count ("" when

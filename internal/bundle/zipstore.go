@@ -4,6 +4,8 @@ import (
 	"archive/zip"
 	"bytes"
 	"context"
+	"encoding/binary"
+	"errors"
 	"fmt"
 	"io"
 	"iter"
@@ -45,6 +47,9 @@ func OpenArchive(r io.ReaderAt, size int64, name string) (*Archive, error) {
 	}
 	if len(zr.File) > MaxFiles {
 		return nil, fmt.Errorf("%s: %d entries, more than the %d a bundle may hold", name, len(zr.File), MaxFiles)
+	}
+	if err := checkLayout(r, size, zr.File); err != nil {
+		return nil, fmt.Errorf("%s: %w", name, err)
 	}
 	a := &Archive{name: name, files: make(map[string]*zip.File, len(zr.File))}
 	for _, f := range zr.File {
@@ -137,4 +142,87 @@ func (a *Archive) List(_ context.Context, prefix string) iter.Seq2[storage.Objec
 // Describe names the bundle.
 func (a *Archive) Describe() storage.Description {
 	return storage.Description{URL: a.name, Protection: "a bundle: files checked against its signed manifest"}
+}
+
+// Zip record signatures.
+const (
+	sigLocal       = 0x04034b50
+	sigDescriptor  = 0x08074b50
+	sigEnd         = 0x06054b50
+	sigEnd64       = 0x06064b50
+	sigEnd64Locate = 0x07064b50
+)
+
+// checkLayout accepts only the layout changeproof writes, so that every
+// zip reader sees the same files: local entries back to back from the
+// first byte, in central directory order, each with the name the central
+// directory gives; then the central directory; then its end record, with no
+// comment and nothing after it. A zip reader that walks local headers (a
+// streaming unzip) would otherwise extract entries smuggled between them,
+// which readers of the central directory — verify among them — never see.
+func checkLayout(r io.ReaderAt, size int64, files []*zip.File) error {
+	read := func(off int64, n int) ([]byte, error) {
+		b := make([]byte, n)
+		if off < 0 || off+int64(n) > size {
+			return nil, errors.New("a record runs past the end of the file")
+		}
+		if _, err := r.ReadAt(b, off); err != nil {
+			return nil, err
+		}
+		return b, nil
+	}
+	le32 := func(b []byte) uint32 { return binary.LittleEndian.Uint32(b) }
+	var cursor int64
+	for _, f := range files {
+		h, err := read(cursor, 30)
+		if err != nil || le32(h) != sigLocal {
+			return fmt.Errorf("entry %q: not where the layout puts it (data hidden between entries?)", f.Name)
+		}
+		nameLen, extraLen := int64(binary.LittleEndian.Uint16(h[26:])), int64(binary.LittleEndian.Uint16(h[28:]))
+		local, err := read(cursor+30, int(nameLen))
+		if err != nil || string(local) != f.Name {
+			return fmt.Errorf("entry %q: its local header names %q", f.Name, local)
+		}
+		data, err := f.DataOffset()
+		if err != nil || data != cursor+30+nameLen+extraLen {
+			return fmt.Errorf("entry %q: its data is not where its local header says", f.Name)
+		}
+		cursor = data + int64(f.CompressedSize64)
+		if f.Flags&0x8 != 0 { // a data descriptor follows the data
+			d, err := read(cursor, 4)
+			if err != nil {
+				return fmt.Errorf("entry %q: %w", f.Name, err)
+			}
+			if le32(d) == sigDescriptor {
+				cursor += 4
+			}
+			if f.CompressedSize64 >= 0xffffffff || f.UncompressedSize64 >= 0xffffffff {
+				cursor += 20
+			} else {
+				cursor += 12
+			}
+		}
+	}
+	end, err := read(size-22, 22)
+	if err != nil || le32(end) != sigEnd || binary.LittleEndian.Uint16(end[20:]) != 0 {
+		return errors.New("the zip does not end with its end record (a comment or data after it)")
+	}
+	dirStart, dirEnd := int64(le32(end[16:])), size-22
+	dirSize := int64(le32(end[12:]))
+	if dirStart == 0xffffffff || binary.LittleEndian.Uint16(end[10:]) == 0xffff {
+		loc, err := read(size-22-20, 20)
+		if err != nil || le32(loc) != sigEnd64Locate {
+			return errors.New("zip64 end record locator missing")
+		}
+		off := int64(binary.LittleEndian.Uint64(loc[8:]))
+		e64, err := read(off, 56)
+		if err != nil || le32(e64) != sigEnd64 || off+56 != size-22-20 {
+			return errors.New("zip64 end record not where its locator says")
+		}
+		dirStart, dirSize, dirEnd = int64(binary.LittleEndian.Uint64(e64[48:])), int64(binary.LittleEndian.Uint64(e64[40:])), off
+	}
+	if cursor != dirStart || dirStart+dirSize != dirEnd {
+		return errors.New("data between the last entry, the central directory and its end record")
+	}
+	return nil
 }

@@ -61,7 +61,10 @@ changeproof or the store:
                       predicate https://changeproof.dev/bundle/v1)
 
 --control keeps only evidence mapped to that control and the run records of
-the jobs whose evidence is. The manifest is signed with --key (or the
+the jobs whose evidence is. The whole store is verified first; what that
+finds on the bundle's files (a deleted or modified predecessor, a fork) is
+recorded in the manifest and reported by every verification of the bundle,
+so a bundle never hides a problem of its store. The manifest is signed with --key (or the
 config's key): the key that signs the evidence. The file is created new:
 an existing --out is never replaced. After writing, the bundle is verified
 as an auditor would (changeproof verify FILE.zip) and the result printed.
