@@ -88,7 +88,10 @@ but /healthz requires the header "Authorization: Bearer TOKEN" where TOKEN is
 the value of the environment variable NAME (a token is never taken from a
 flag, which other users can read in the process list, and never logged);
 listening beyond the loopback interface without a token logs a warning.
-SIGINT or SIGTERM stops it gracefully.
+Without a token, only requests addressed to an IP address or localhost are
+answered (421 otherwise), so a web page cannot read the evidence through DNS
+rebinding; serve under a DNS name with a token. SIGINT or SIGTERM stops it
+gracefully.
 
 Exit codes: 0 after a graceful stop; 2 on a usage error or when the store,
 the config or the key cannot be read or the address cannot be listened on.`,
@@ -247,11 +250,26 @@ func (s *coverageServer) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	case s.tokenSum != nil && r.URL.Path != "/healthz" && !s.authorized(r):
 		h.Set("WWW-Authenticate", `Bearer realm="changeproof"`)
 		writeJSONError(rec, http.StatusUnauthorized, "", "a bearer token is required: send the header Authorization: Bearer TOKEN")
+	case s.tokenSum == nil && !hostWithoutName(r.Host):
+		// DNS rebinding: a web page can point its own name at 127.0.0.1
+		// and read the answers with script. Without a token, only
+		// requests addressed to an IP address or localhost are served.
+		writeJSONError(rec, http.StatusMisdirectedRequest, "", "without --token-env, only requests to an IP address or localhost are answered (Host "+strconv.Quote(r.Host)+"); serve with a token to use a DNS name")
 	default:
 		s.handler.ServeHTTP(rec, r)
 	}
 	// The token travels in a header, never logged; the query holds none.
 	s.logger.Debug("request", "method", r.Method, "path", r.URL.Path, "status", rec.status, "duration", time.Since(start).Round(time.Millisecond))
+}
+
+// hostWithoutName reports whether a Host header names an IP address or
+// localhost: names a DNS rebinding attack cannot point elsewhere.
+func hostWithoutName(host string) bool {
+	if h, _, err := net.SplitHostPort(host); err == nil {
+		host = h
+	}
+	host = strings.TrimSuffix(strings.TrimPrefix(host, "["), "]")
+	return strings.EqualFold(host, "localhost") || net.ParseIP(host) != nil
 }
 
 // authorized compares the bearer token in constant time (of the digests,
