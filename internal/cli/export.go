@@ -1,6 +1,7 @@
 package cli
 
 import (
+	"context"
 	"crypto/ed25519"
 	"errors"
 	"fmt"
@@ -9,14 +10,17 @@ import (
 	"path/filepath"
 	"slices"
 	"strings"
+	"time"
 
 	"github.com/spf13/cobra"
 
 	"github.com/changeproof/changeproof/evidence"
 	"github.com/changeproof/changeproof/evidence/controls"
 	"github.com/changeproof/changeproof/internal/config"
+	"github.com/changeproof/changeproof/internal/coverage"
 	"github.com/changeproof/changeproof/internal/oscal"
 	"github.com/changeproof/changeproof/schedules"
+	"github.com/changeproof/changeproof/storage"
 )
 
 func (app *App) exportCmd() *cobra.Command {
@@ -128,6 +132,10 @@ func (app *App) runExportOSCAL(cmd *cobra.Command, f *exportFlags) error {
 	if vopts.Prefix != "" {
 		return fmt.Errorf("--store %s is one file; name the store it is in", url)
 	}
+	gaps, err := coverageGaps(cmd.Context(), st, v, cfg, catalog, period, app.Now())
+	if err != nil {
+		return err
+	}
 	doc, err := oscal.Export(cmd.Context(), st, v, oscal.Options{
 		Period:     period,
 		Now:        app.Now(),
@@ -136,6 +144,7 @@ func (app *App) runExportOSCAL(cmd *cobra.Command, f *exportFlags) error {
 		Controls:   asked,
 		Expected:   jobControls(cfg, catalog),
 		ControlsOf: controlsOf(cfg, catalog),
+		Gaps:       gaps,
 	})
 	if err != nil {
 		return err
@@ -271,4 +280,40 @@ func writeNewFile(path string, data []byte) (err error) {
 		return fmt.Errorf("writing %s: %w", path, err)
 	}
 	return nil
+}
+
+// coverageGaps computes the period's coverage — the config's jobs, or
+// without one the jobs the store's run records show — and returns, by
+// control id, each gap of the jobs that support it: windows the schedule
+// expected and no verified evidence covers.
+func coverageGaps(ctx context.Context, st storage.Store, v *evidence.Verifier, cfg *config.Config, catalog *controls.Catalog, period schedules.Window, now time.Time) (map[string][]string, error) {
+	var specs []coverage.Spec
+	var err error
+	if len(cfg.Jobs) > 0 {
+		specs, err = SpecsFromConfig(cfg, catalog)
+	} else {
+		specs, err = coverage.SpecsFromRuns(ctx, st, v, nil)
+	}
+	if err != nil {
+		return nil, err
+	}
+	if len(specs) == 0 {
+		return nil, nil
+	}
+	rep, err := coverage.Compute(ctx, coverage.Input{Store: st, Verifier: v, Specs: specs,
+		Period: coverage.Period{From: period.Start, To: period.End}, Now: now})
+	if err != nil {
+		return nil, err
+	}
+	gaps := map[string][]string{}
+	for _, j := range rep.Jobs {
+		for _, g := range j.Gaps {
+			why := fmt.Sprintf("job %s: %s, %d expected window(s) %s: %s", j.Name,
+				schedules.Window{Start: g.Start, End: g.End}, g.Windows, g.Status, g.Reason)
+			for _, c := range j.Controls {
+				gaps[c] = append(gaps[c], why)
+			}
+		}
+	}
+	return gaps, nil
 }

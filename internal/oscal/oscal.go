@@ -77,6 +77,11 @@ type Options struct {
 	// empty for ad hoc evidence. Nil, or no controls: the problem counts
 	// against every control of the document.
 	ControlsOf func(job, collector string) []evidence.Control
+	// Gaps gives, by control id, each stretch of the period in which a job
+	// supporting the control was expected to collect and no verified
+	// evidence covers (from internal/coverage): such a control is not
+	// satisfied, whatever the evidence that exists says.
+	Gaps map[string][]string
 }
 
 // problem is something that keeps evidence from counting: it becomes an
@@ -465,6 +470,9 @@ func (e *exporter) document() (*Document, error) {
 	var findings []Finding
 	bySelection := map[string][]SelectControl{}
 	for _, c := range all.sorted() {
+		if t := tallies[c.ID]; t != nil {
+			t.problems = append(t.problems, e.opts.Gaps[c.ID]...)
+		}
 		findings = append(findings, finding(resultID, c, tallies[c.ID]))
 		bySelection[c.Framework] = append(bySelection[c.Framework], SelectControl{ControlID: ControlID(c.ID)})
 	}
