@@ -467,16 +467,3 @@ func (app *App) runSample(ctx context.Context, f *sampleFlags) error {
 	_, err = io.Copy(app.Stdout, bytes.NewReader(out))
 	return err
 }
-
-// loadPublicKeys reads trusted public keys given with --pubkey.
-func loadPublicKeys(paths []string) ([]ed25519.PublicKey, error) {
-	var pubs []ed25519.PublicKey
-	for _, p := range paths {
-		pub, err := evidence.LoadPublicKey(p)
-		if err != nil {
-			return nil, fmt.Errorf("--pubkey: %w", err)
-		}
-		pubs = append(pubs, pub)
-	}
-	return pubs, nil
-}

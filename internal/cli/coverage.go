@@ -1,12 +1,9 @@
 package cli
 
 import (
-	"crypto/ed25519"
 	"encoding/json"
-	"errors"
 	"fmt"
 	"math"
-	"os"
 	"strconv"
 	"strings"
 	"text/tabwriter"
@@ -88,7 +85,7 @@ error (bad flag, unreadable config, key or store).`,
 			if configPath != "" && len(cfg.Jobs) == 0 {
 				return fail(ExitError, fmt.Errorf("%s has no jobs: coverage is about scheduled jobs (see `changeproof run --help`)", configPath))
 			}
-			v, err := coverageVerifier(pubkeys, cfg)
+			v, err := trustedVerifier(pubkeys, cfg)
 			if err != nil {
 				return fail(ExitError, err)
 			}
@@ -208,30 +205,6 @@ func parseFailUnder(s string) (float64, error) {
 		return 0, fmt.Errorf("--fail-under %q: want a ratio from 0 to 1, such as 0.99", s)
 	}
 	return r, nil
-}
-
-// coverageVerifier loads --pubkey, or the config's key + ".pub".
-func coverageVerifier(pubkeys []string, cfg *config.Config) (*evidence.Verifier, error) {
-	flag := "--pubkey"
-	if len(pubkeys) == 0 {
-		if cfg.Key == "" {
-			return nil, errors.New("--pubkey is required (or a config whose key has a .pub beside it): the public key you trust")
-		}
-		pub := cfg.Key + ".pub"
-		if _, err := os.Stat(pub); err != nil {
-			return nil, fmt.Errorf("--pubkey is required: the config's key %s has no public key %s beside it (pass the public key you trust)", cfg.Key, pub)
-		}
-		pubkeys, flag = []string{pub}, cfg.At("key")+" (.pub)"
-	}
-	var pubs []ed25519.PublicKey
-	for _, p := range pubkeys {
-		pub, err := evidence.LoadPublicKey(p)
-		if err != nil {
-			return nil, fmt.Errorf("%s: %w", flag, err)
-		}
-		pubs = append(pubs, pub)
-	}
-	return evidence.NewVerifier(pubs...)
 }
 
 // percent renders a ratio rounded down to 0.1%, so that 99.96% never shows

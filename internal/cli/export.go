@@ -2,7 +2,6 @@ package cli
 
 import (
 	"context"
-	"crypto/ed25519"
 	"errors"
 	"fmt"
 	"io/fs"
@@ -112,7 +111,7 @@ func (app *App) runExportOSCAL(cmd *cobra.Command, f *exportFlags) error {
 	if err != nil {
 		return err
 	}
-	v, err := exportVerifier(f.pubkeys, cfg)
+	v, err := trustedVerifier(f.pubkeys, cfg)
 	if err != nil {
 		return err
 	}
@@ -169,26 +168,6 @@ func (app *App) runExportOSCAL(cmd *cobra.Command, f *exportFlags) error {
 	fmt.Fprintf(app.Stdout, "wrote %s: OSCAL %s assessment-results for %s, %d observation(s), %d control(s): %d satisfied, %d not satisfied\n",
 		f.out, oscal.OSCALVersion, period, len(doc.AssessmentResults.Results[0].Observations), len(findings), satisfied, len(findings)-satisfied)
 	return nil
-}
-
-// exportVerifier trusts the --pubkey keys, or else the config key's .pub.
-func exportVerifier(paths []string, cfg *config.Config) (*evidence.Verifier, error) {
-	flag := "--pubkey"
-	if len(paths) == 0 {
-		if cfg.Key == "" {
-			return nil, errors.New("--pubkey is required (or --config with a key, whose .pub is used): the public key you trust")
-		}
-		paths, flag = []string{cfg.Key + ".pub"}, cfg.At("key")+" (+.pub)"
-	}
-	var pubs []ed25519.PublicKey
-	for _, p := range paths {
-		pub, err := evidence.LoadPublicKey(p)
-		if err != nil {
-			return nil, fmt.Errorf("%s: %w", flag, err)
-		}
-		pubs = append(pubs, pub)
-	}
-	return evidence.NewVerifier(pubs...)
 }
 
 func lookupControl(catalog *controls.Catalog, id string) (evidence.Control, bool) {

@@ -575,7 +575,7 @@ func (app *App) serveSource(cmd *cobra.Command, f *serveFlags) (*coverageSource,
 	if f.configPath != "" && len(cfg.Jobs) == 0 {
 		return nil, fmt.Errorf("%s has no jobs: coverage is about scheduled jobs (see `changeproof run --help`)", f.configPath)
 	}
-	v, err := coverageVerifier(f.pubkeys, cfg)
+	v, err := trustedVerifier(f.pubkeys, cfg)
 	if err != nil {
 		return nil, err
 	}

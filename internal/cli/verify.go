@@ -1,6 +1,7 @@
 package cli
 
 import (
+	"crypto/ed25519"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -14,6 +15,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/changeproof/changeproof/evidence"
+	"github.com/changeproof/changeproof/internal/config"
 	"github.com/changeproof/changeproof/internal/ledger"
 	"github.com/changeproof/changeproof/storage"
 )
@@ -186,4 +188,43 @@ func printReport(app *App, format string, rep *ledger.Report, where string) erro
 		fmt.Fprintf(app.Stdout, "%d problem(s); %d of %d envelope(s) and %d of %d run record(s) passed their own checks, in %d chain(s), in %s\n", len(rep.Problems), rep.Verified, rep.Envelopes, rep.RunsVerified, rep.Runs, rep.Chains, where)
 	}
 	return nil
+}
+
+// loadPublicKeys reads trusted public keys given with --pubkey.
+func loadPublicKeys(paths []string) ([]ed25519.PublicKey, error) {
+	return loadPublicKeysAs(paths, "--pubkey")
+}
+
+func loadPublicKeysAs(paths []string, flag string) ([]ed25519.PublicKey, error) {
+	var pubs []ed25519.PublicKey
+	for _, p := range paths {
+		pub, err := evidence.LoadPublicKey(p)
+		if err != nil {
+			return nil, fmt.Errorf("%s: %w", flag, err)
+		}
+		pubs = append(pubs, pub)
+	}
+	return pubs, nil
+}
+
+// trustedVerifier trusts the --pubkey keys or, without any, the public key
+// beside the config's signing key (KEY.pub, as keygen writes it): what
+// coverage, serve and export read the store with.
+func trustedVerifier(pubkeys []string, cfg *config.Config) (*evidence.Verifier, error) {
+	flag := "--pubkey"
+	if len(pubkeys) == 0 {
+		if cfg.Key == "" {
+			return nil, errors.New("--pubkey is required (or a config whose key has a .pub beside it): the public key you trust")
+		}
+		pub := cfg.Key + ".pub"
+		if _, err := os.Stat(pub); err != nil {
+			return nil, fmt.Errorf("--pubkey is required: the config's key %s has no public key %s beside it (pass the public key you trust)", cfg.Key, pub)
+		}
+		pubkeys, flag = []string{pub}, cfg.At("key")+" (.pub)"
+	}
+	pubs, err := loadPublicKeysAs(pubkeys, flag)
+	if err != nil {
+		return nil, err
+	}
+	return evidence.NewVerifier(pubs...)
 }
