@@ -7,6 +7,16 @@
 // wait for X-RateLimit-Reset or Retry-After. A wait longer than
 // MaxRateLimitWait is not taken: the request fails with the rate-limit error,
 // so the collection is recorded as incomplete rather than hanging.
+//
+// Pacing (pace.go): every request of a client shares one bound on requests
+// in flight (Concurrency) and one view of the rate limits, read from every
+// response's X-RateLimit-* headers per resource; requests are held until
+// the reset when the remaining budget nears zero, and every request is held
+// while a secondary limit's Retry-After runs.
+//
+// Conditional requests (cache.go): with CacheDir set, the answers of
+// settings read every run are kept on disk and asked for again with
+// If-None-Match; a 304 is served from the cache.
 package githubapi
 
 import (
@@ -64,12 +74,39 @@ type Options struct {
 	RequestTimeout time.Duration
 	// Transport is the underlying transport (default http.DefaultTransport).
 	Transport http.RoundTripper
+	// Concurrency bounds the requests in flight at once, across every
+	// caller of the client (default DefaultConcurrency); collectors use it
+	// as their number of workers too.
+	Concurrency int
+	// RateLimitMargin is how many requests of a rate limit are left unused
+	// beyond those in flight before requests are held until the reset
+	// (default DefaultRateLimitMargin; negative: none).
+	RateLimitMargin int
+	// Sleep waits for a rate limit's hold (default: a timer; tests inject a
+	// clock-advancing one).
+	Sleep func(context.Context, time.Duration) error
+	// CacheDir, when set, keeps answers for conditional requests there
+	// (created 0700; entries 0600). Empty: no cache.
+	CacheDir string
+	// CacheMaxAge is how long an unused entry is kept (default
+	// DefaultCacheMaxAge).
+	CacheMaxAge time.Duration
 }
 
 // Client is a go-github client with request statistics.
 type Client struct {
 	*github.Client
-	Stats *Stats
+	Stats       *Stats
+	concurrency int
+}
+
+// Concurrency is how many requests the client sends at once, the number of
+// workers a collector should use.
+func (c *Client) Concurrency() int {
+	if c == nil || c.concurrency <= 0 {
+		return DefaultConcurrency
+	}
+	return c.concurrency
 }
 
 // Stats counts what the client sent (keyed by full path). Safe for
@@ -102,8 +139,41 @@ func New(opts Options) (*Client, error) {
 	if opts.MaxRateLimitWait == 0 {
 		opts.MaxRateLimitWait = 15 * time.Minute
 	}
+	if opts.Concurrency == 0 {
+		opts.Concurrency = DefaultConcurrency
+	}
+	if opts.Concurrency < 1 || opts.Concurrency > MaxConcurrency {
+		return nil, fmt.Errorf("GitHub concurrency %d: want 1 to %d", opts.Concurrency, MaxConcurrency)
+	}
+	if opts.RateLimitMargin == 0 {
+		opts.RateLimitMargin = DefaultRateLimitMargin
+	}
+	if opts.Sleep == nil {
+		opts.Sleep = sleepCtx
+	}
+	if opts.CacheMaxAge == 0 {
+		opts.CacheMaxAge = DefaultCacheMaxAge
+	}
+	if opts.CacheDir != "" {
+		if err := openCache(opts.CacheDir, opts.CacheMaxAge, opts.Now, opts.Logger); err != nil {
+			return nil, err
+		}
+	}
 	stats := &Stats{}
 	p := &policy{opts: opts, stats: stats}
+	pace := &pacer{
+		policy:   p,
+		base:     u.Path,
+		sem:      make(chan struct{}, opts.Concurrency),
+		margin:   max(opts.RateLimitMargin, 0),
+		maxWait:  opts.MaxRateLimitWait,
+		now:      opts.Now,
+		sleep:    opts.Sleep,
+		stats:    stats,
+		log:      opts.Logger,
+		limits:   map[string]*rateWindow{},
+		inFlight: map[string]int{},
+	}
 	// The last response goes to go-github, so its error names the status and
 	// GitHub's message.
 	std := httpx.NewClient(httpx.Options{
@@ -114,7 +184,14 @@ func New(opts Options) (*Client, error) {
 		RetryWaitMin:   opts.RetryWaitMin,
 		RetryWaitMax:   opts.RetryWaitMax,
 		Retry:          p.retry(),
+		Gate: func(next http.RoundTripper) http.RoundTripper {
+			pace.next = next
+			return pace
+		},
 	})
+	if opts.CacheDir != "" {
+		std.Transport = &diskCache{dir: opts.CacheDir, base: u.Path, next: std.Transport, stats: stats, log: opts.Logger, now: opts.Now}
+	}
 	if opts.App != nil {
 		// The installation token goes on outside the retrying transport:
 		// each retry carries it, and the exchange is retried like any call.
@@ -130,7 +207,7 @@ func New(opts Options) (*Client, error) {
 	}
 	gh.BaseURL = u
 	gh.UserAgent = "changeproof"
-	return &Client{Client: gh, Stats: stats}, nil
+	return &Client{Client: gh, Stats: stats, concurrency: opts.Concurrency}, nil
 }
 
 // policy is GitHub's reading of rate limits, over the shared retry policy.
@@ -146,6 +223,7 @@ func (p *policy) retry() *httpx.Retry {
 		MaxRateLimitWait: p.opts.MaxRateLimitWait,
 		Logger:           p.opts.Logger,
 		Stats:            p.stats,
+		Now:              p.opts.Now,
 	}
 }
 

@@ -61,7 +61,11 @@ func (c *Client) GetRaw(ctx context.Context, path string) (Call, *github.Respons
 		if call.Message == "" && call.HTTPStatus == 0 {
 			call.Message = err.Error()
 		}
-		if reset, ok := notSent(err); ok {
+		var exhausted *RateLimitExhaustedError
+		if errors.As(err, &exhausted) {
+			call.HTTPStatus = 0
+			call.Message = exhausted.Error()
+		} else if reset, ok := notSent(err); ok {
 			call.HTTPStatus = 0
 			call.Message = "not sent: the rate limit is exhausted until " + reset.UTC().Format(time.RFC3339)
 		}

@@ -12,6 +12,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"log/slog"
 	"math"
 	"net"
@@ -91,11 +92,16 @@ func SameOrigin(base *url.URL) func(*http.Request, []*http.Request) error {
 
 // Stats counts what a client sent. Safe for concurrent use.
 type Stats struct {
-	requests   atomic.Int64
-	retries    atomic.Int64
-	waitNanos  atomic.Int64
-	mu         sync.Mutex
-	byEndpoint map[string]int64
+	requests    atomic.Int64
+	retries     atomic.Int64
+	waitNanos   atomic.Int64
+	notModified atomic.Int64
+	mu          sync.Mutex
+	byEndpoint  map[string]int64
+	// held is the union of the intervals during which requests were held
+	// for a rate limit; heldUntil is the end of the latest one.
+	held      time.Duration
+	heldUntil time.Time
 }
 
 // Requests is the number of HTTP requests sent, retries included.
@@ -107,6 +113,20 @@ func (s *Stats) Retries() int64 { return s.retries.Load() }
 // Waited is the total time spent waiting before retries.
 func (s *Stats) Waited() time.Duration { return time.Duration(s.waitNanos.Load()) }
 
+// NotModified is the number of 304 answers to conditional requests, served
+// from a cache.
+func (s *Stats) NotModified() int64 { return s.notModified.Load() }
+
+// RateLimitWait is the wall-clock time during which at least one request
+// was held for a rate limit (a retry waiting for X-RateLimit-Reset or
+// Retry-After, or a request paced until the limit resets): overlapping
+// waits of concurrent requests count once.
+func (s *Stats) RateLimitWait() time.Duration {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.held
+}
+
 // ByEndpoint returns request counts keyed by "METHOD /path" (query removed;
 // for a client built with Options.CountFrom, the path is relative to it).
 func (s *Stats) ByEndpoint() map[string]int64 {
@@ -117,6 +137,28 @@ func (s *Stats) ByEndpoint() map[string]int64 {
 		out[k] = v
 	}
 	return out
+}
+
+// Snapshot is what Stats counted up to a moment.
+type Snapshot struct {
+	Requests, Retries, NotModified int64
+	RateLimitWait                  time.Duration
+}
+
+// Snapshot returns the counts so far; the difference of two snapshots is
+// what was sent between them.
+func (s *Stats) Snapshot() Snapshot {
+	return Snapshot{Requests: s.Requests(), Retries: s.Retries(), NotModified: s.NotModified(), RateLimitWait: s.RateLimitWait()}
+}
+
+// Sub is what a later snapshot counted since an earlier one.
+func (s Snapshot) Sub(earlier Snapshot) Snapshot {
+	return Snapshot{
+		Requests:      s.Requests - earlier.Requests,
+		Retries:       s.Retries - earlier.Retries,
+		NotModified:   s.NotModified - earlier.NotModified,
+		RateLimitWait: s.RateLimitWait - earlier.RateLimitWait,
+	}
 }
 
 func (s *Stats) count(method, path string) {
@@ -132,6 +174,30 @@ func (s *Stats) count(method, path string) {
 func (s *Stats) waited(d time.Duration) {
 	s.retries.Add(1)
 	s.waitNanos.Add(int64(d))
+}
+
+// CountNotModified counts one 304 served from a cache.
+func (s *Stats) CountNotModified() { s.notModified.Add(1) }
+
+// HeldForRateLimit records that requests are held for a rate limit from
+// start for d. Intervals overlapping earlier ones add only what they
+// extend, so concurrent waits for one limit count once.
+func (s *Stats) HeldForRateLimit(start time.Time, d time.Duration) {
+	if d <= 0 {
+		return
+	}
+	end := start.Add(d)
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	switch {
+	case !end.After(s.heldUntil):
+	case start.Before(s.heldUntil):
+		s.held += end.Sub(s.heldUntil)
+		s.heldUntil = end
+	default:
+		s.held += d
+		s.heldUntil = end
+	}
 }
 
 // countingTransport counts every attempt, retries included.
@@ -191,7 +257,15 @@ type Retry struct {
 	Logger *slog.Logger
 	// Stats counts retries and waits (Backoff needs it).
 	Stats *Stats
+	// Now is the clock of the rate-limit waits Stats records (default
+	// time.Now).
+	Now func() time.Time
 }
+
+// ErrNotSent is returned (wrapped) by a transport that declined to send a
+// request, e.g. because the rate limit it would need resets later than the
+// longest wait allowed. It is not retried.
+var ErrNotSent = errors.New("not sent")
 
 func (p *Retry) rateLimit(resp *http.Response) RateLimit {
 	if p.RateLimit == nil {
@@ -206,7 +280,7 @@ func (p *Retry) CheckRetry(ctx context.Context, resp *http.Response, err error) 
 		return false, ctx.Err()
 	}
 	if err != nil {
-		if errors.Is(err, ErrCrossOrigin) {
+		if errors.Is(err, ErrCrossOrigin) || errors.Is(err, ErrNotSent) {
 			return false, err
 		}
 		return retryablehttp.DefaultRetryPolicy(ctx, resp, err)
@@ -234,6 +308,11 @@ func (p *Retry) Backoff(minWait, maxWait time.Duration, attempt int, resp *http.
 	}
 	p.Stats.waited(wait)
 	if rl.Limited {
+		now := time.Now
+		if p.Now != nil {
+			now = p.Now
+		}
+		p.Stats.HeldForRateLimit(now(), wait)
 		p.Logger.Info(p.Service+" rate limit: waiting", "wait", wait)
 	}
 	return wait
@@ -257,6 +336,10 @@ type Options struct {
 	Retry *Retry
 	// CountFrom is a path prefix Stats.ByEndpoint leaves out.
 	CountFrom string
+	// Gate, when set, wraps the counting transport: every attempt, retries
+	// included, passes through it (pacing, a concurrency bound), and a
+	// request it declines to send is not counted.
+	Gate func(http.RoundTripper) http.RoundTripper
 }
 
 // NewClient builds a retrying, counting HTTP client. After the last retry
@@ -281,10 +364,16 @@ func NewClient(o Options) *http.Client {
 	if o.RetryWaitMax == 0 {
 		o.RetryWaitMax = 30 * time.Second
 	}
+	var attempt http.RoundTripper = &countingTransport{next: o.Transport, stats: o.Retry.Stats, trim: o.CountFrom}
+	timeout := o.RequestTimeout
+	if o.Gate != nil {
+		// The timeout bounds the attempt, not the gate's wait before it.
+		attempt, timeout = o.Gate(&timeoutTransport{next: attempt, d: o.RequestTimeout}), 0
+	}
 	rc := retryablehttp.NewClient()
 	rc.HTTPClient = &http.Client{
-		Transport:     &countingTransport{next: o.Transport, stats: o.Retry.Stats, trim: o.CountFrom},
-		Timeout:       o.RequestTimeout,
+		Transport:     attempt,
+		Timeout:       timeout,
 		CheckRedirect: SameOrigin(o.Base),
 	}
 	rc.Logger = o.Retry.Logger
@@ -298,4 +387,33 @@ func NewClient(o Options) *http.Client {
 		Transport:     &retryablehttp.RoundTripper{Client: rc},
 		CheckRedirect: SameOrigin(o.Base),
 	}
+}
+
+// timeoutTransport bounds one attempt, from sending it to closing its body,
+// as http.Client.Timeout does.
+type timeoutTransport struct {
+	next http.RoundTripper
+	d    time.Duration
+}
+
+func (t *timeoutTransport) RoundTrip(r *http.Request) (*http.Response, error) {
+	ctx, cancel := context.WithTimeoutCause(r.Context(), t.d, fmt.Errorf("no complete answer within %v", t.d))
+	resp, err := t.next.RoundTrip(r.WithContext(ctx))
+	if err != nil {
+		cancel()
+		return nil, err
+	}
+	resp.Body = &cancelBody{ReadCloser: resp.Body, cancel: cancel}
+	return resp, nil
+}
+
+type cancelBody struct {
+	io.ReadCloser
+	cancel context.CancelFunc
+}
+
+func (b *cancelBody) Close() error {
+	err := b.ReadCloser.Close()
+	b.cancel()
+	return err
 }

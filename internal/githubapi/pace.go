@@ -1,0 +1,213 @@
+package githubapi
+
+import (
+	"context"
+	"fmt"
+	"log/slog"
+	"net/http"
+	"strconv"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/changeproof/changeproof/internal/httpx"
+)
+
+// DefaultConcurrency is how many requests a client has in flight at once,
+// across every collector and repository using it (config
+// github.concurrency).
+const DefaultConcurrency = 8
+
+// MaxConcurrency bounds github.concurrency: GitHub's secondary limits
+// forbid many more concurrent requests per token.
+const MaxConcurrency = 64
+
+// DefaultRateLimitMargin is how many requests of a resource's primary rate
+// limit the pacer leaves unused, beyond those in flight.
+const DefaultRateLimitMargin = 10
+
+// pacer is the client's one view of GitHub's rate limits, shared by every
+// request: it bounds the requests in flight, holds new ones while a
+// secondary limit's Retry-After runs (for every worker, not only the one
+// that was told), and holds them until the reset when a resource's
+// X-RateLimit-Remaining would drop below the margin. A hold longer than
+// maxWait is not taken: the request fails at once with httpx.ErrNotSent.
+type pacer struct {
+	policy  *policy
+	next    http.RoundTripper
+	base    string // the API root's path, to name resources
+	sem     chan struct{}
+	margin  int
+	maxWait time.Duration
+	now     func() time.Time
+	sleep   func(context.Context, time.Duration) error
+	stats   *Stats
+	log     *slog.Logger
+
+	mu       sync.Mutex
+	limits   map[string]*rateWindow
+	inFlight map[string]int
+	// pauseUntil holds every request (a secondary limit's Retry-After).
+	pauseUntil time.Time
+}
+
+// rateWindow is the latest word on one resource's primary limit.
+type rateWindow struct {
+	remaining int
+	reset     time.Time
+}
+
+// RateLimitExhaustedError is the error (wrapping httpx.ErrNotSent) of a
+// request the client did not send because the rate limit it needs resets
+// later than Options.MaxRateLimitWait.
+type RateLimitExhaustedError struct {
+	Resource string
+	Reset    time.Time
+	Wait     time.Duration
+	MaxWait  time.Duration
+	// Secondary: the wait is a secondary limit's Retry-After.
+	Secondary bool
+}
+
+func (e *RateLimitExhaustedError) Error() string {
+	what := fmt.Sprintf("the %s rate limit is exhausted until %s", e.Resource, e.Reset.UTC().Format(time.RFC3339))
+	if e.Secondary {
+		what = fmt.Sprintf("a secondary rate limit holds requests until %s", e.Reset.UTC().Format(time.RFC3339))
+	}
+	return fmt.Sprintf("%s: %s, a wait of %v, longer than the longest allowed (%v)", httpx.ErrNotSent, what, e.Wait.Round(time.Second), e.MaxWait)
+}
+
+func (e *RateLimitExhaustedError) Unwrap() error { return httpx.ErrNotSent }
+
+// resourceOf names the rate-limit resource a request draws on, as GitHub's
+// X-RateLimit-Resource does.
+func (p *pacer) resourceOf(r *http.Request) string {
+	path := strings.TrimPrefix(r.URL.Path, p.base)
+	switch {
+	case strings.HasPrefix(path, "search/code"):
+		return "code_search"
+	case strings.HasPrefix(path, "search/"):
+		return "search"
+	case path == "graphql" || strings.HasSuffix(r.URL.Path, "/graphql"):
+		return "graphql"
+	}
+	return "core"
+}
+
+func (p *pacer) RoundTrip(r *http.Request) (*http.Response, error) {
+	ctx := r.Context()
+	select {
+	case p.sem <- struct{}{}:
+	case <-ctx.Done():
+		return nil, ctx.Err()
+	}
+	defer func() { <-p.sem }()
+	res := p.resourceOf(r)
+	if err := p.admit(ctx, res); err != nil {
+		return nil, err
+	}
+	resp, err := p.next.RoundTrip(r)
+	p.mu.Lock()
+	p.inFlight[res]--
+	p.mu.Unlock()
+	if err == nil {
+		p.observe(res, resp)
+		if resp.StatusCode < 300 || resp.StatusCode == http.StatusNotModified {
+			// go-github remembers a success's X-RateLimit-Remaining: 0 and
+			// then fails every request until the reset without sending
+			// it; the pacer waits instead. go-github skips that memory for
+			// answers marked as coming from a cache (gregjones/httpcache's
+			// header), so successes are marked: the pacer is the one
+			// authority on the primary limit. Errors are not marked.
+			resp.Header.Set("X-From-Cache", "1")
+		}
+	}
+	return resp, err
+}
+
+// admit waits until a request of resource res may be sent, and counts it
+// in flight.
+func (p *pacer) admit(ctx context.Context, res string) error {
+	for {
+		now := p.now()
+		p.mu.Lock()
+		var wait time.Duration
+		var until, reset time.Time
+		secondary := false
+		if now.Before(p.pauseUntil) {
+			until, reset, secondary = p.pauseUntil, p.pauseUntil, true
+		} else if w := p.limits[res]; w != nil && now.Before(w.reset) && w.remaining-p.inFlight[res] <= p.margin {
+			// One extra second: the reset is rounded down to a second.
+			until, reset = w.reset.Add(time.Second), w.reset
+		}
+		if until.IsZero() {
+			p.inFlight[res]++
+			p.mu.Unlock()
+			return nil
+		}
+		p.mu.Unlock()
+		wait = until.Sub(now)
+		if wait > p.maxWait {
+			err := &RateLimitExhaustedError{Resource: res, Reset: reset, Wait: wait, MaxWait: p.maxWait, Secondary: secondary}
+			p.log.Warn("GitHub rate limit: not sending", "err", err)
+			return err
+		}
+		p.log.Info("GitHub rate limit: holding requests", "resource", res, "wait", wait, "secondary", secondary)
+		p.stats.HeldForRateLimit(now, wait)
+		if err := p.sleep(ctx, wait); err != nil {
+			return err
+		}
+		if !secondary {
+			// The window has reset: what it said no longer holds.
+			p.mu.Lock()
+			if w := p.limits[res]; w != nil && !p.now().Before(w.reset) {
+				delete(p.limits, res)
+			}
+			p.mu.Unlock()
+		}
+	}
+}
+
+// observe reads a response's rate-limit headers into the shared view.
+func (p *pacer) observe(res string, resp *http.Response) {
+	h := resp.Header
+	if r := h.Get("X-RateLimit-Resource"); r != "" {
+		res = r
+	}
+	remaining, err1 := strconv.Atoi(h.Get("X-RateLimit-Remaining"))
+	resetUnix, err2 := strconv.ParseInt(h.Get("X-RateLimit-Reset"), 10, 64)
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if err1 == nil && err2 == nil && remaining >= 0 {
+		reset := time.Unix(resetUnix, 0)
+		w := p.limits[res]
+		switch {
+		case w == nil || reset.After(w.reset):
+			p.limits[res] = &rateWindow{remaining: remaining, reset: reset}
+		case reset.Equal(w.reset):
+			// Concurrent answers arrive out of order: the lowest count
+			// is the latest.
+			w.remaining = min(w.remaining, remaining)
+		}
+	}
+	// A secondary limit holds every worker, not just the one told.
+	if resp.StatusCode == http.StatusForbidden || resp.StatusCode == http.StatusTooManyRequests {
+		if wait, limited := p.policy.rateLimitWait(resp); limited && wait > 0 && h.Get("X-RateLimit-Remaining") != "0" {
+			if until := p.now().Add(wait); until.After(p.pauseUntil) {
+				p.pauseUntil = until
+			}
+		}
+	}
+}
+
+// sleepCtx waits for d or until ctx is done.
+func sleepCtx(ctx context.Context, d time.Duration) error {
+	t := time.NewTimer(d)
+	defer t.Stop()
+	select {
+	case <-t.C:
+		return nil
+	case <-ctx.Done():
+		return ctx.Err()
+	}
+}
