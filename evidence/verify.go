@@ -68,12 +68,19 @@ func (v *Verifier) Verify(ctx context.Context, envelope []byte) (*Verified, erro
 	if err != nil {
 		return nil, err
 	}
-	if err := checkTypes(payload, PredicateType); err != nil {
-		return nil, err
-	}
+	// One decoding of the payload; the types are checked before anything
+	// else is, and a payload that does not decode as evidence is first
+	// checked for being another kind of statement, so that its error says
+	// so (a run record is never read as evidence).
 	var st Statement
 	if err := json.Unmarshal(payload, &st); err != nil {
+		if terr := checkTypes(payload, PredicateType); terr != nil {
+			return nil, terr
+		}
 		return nil, fmt.Errorf("statement: %w", err)
+	}
+	if err := checkTypeNames(st.Type, st.PredicateType, PredicateType); err != nil {
+		return nil, err
 	}
 	if len(st.Subject) != 1 || st.Subject[0].Digest["sha256"] == "" {
 		return nil, errors.New("statement must have exactly one subject with a sha256 digest (the raw facts object)")
@@ -102,23 +109,17 @@ func (v *Verifier) Verify(ctx context.Context, envelope []byte) (*Verified, erro
 // payload and the id of the key whose signature was accepted. Evidence and
 // run records share it; what the payload must say is theirs to check.
 func (v *Verifier) open(ctx context.Context, envelope []byte) ([]byte, string, error) {
-	var env dsse.Envelope
-	dec := json.NewDecoder(bytes.NewReader(envelope))
-	dec.DisallowUnknownFields()
-	if err := dec.Decode(&env); err != nil {
-		return nil, "", fmt.Errorf("not a DSSE envelope: %w", err)
+	env, ok := parseCanonical(envelope)
+	if !ok {
+		// Not in the shape changeproof writes (or a shape parseCanonical
+		// does not read, such as an escaped key id): decode it to name
+		// what is wrong, or to accept it if it is canonical after all.
+		var err error
+		if env, err = decodeEnvelope(envelope); err != nil {
+			return nil, "", err
+		}
 	}
-	// The stored envelope is one JSON value: bytes after it are tampering.
-	if _, err := dec.Token(); err != io.EOF {
-		return nil, "", errors.New("not a DSSE envelope: data after the envelope's JSON object")
-	}
-	if env.PayloadType != PayloadType {
-		return nil, "", fmt.Errorf("payload type %q, want %q", env.PayloadType, PayloadType)
-	}
-	if err := checkCanonical(&env, envelope); err != nil {
-		return nil, "", err
-	}
-	accepted, payload, err := v.env.VerifyAndDecode(ctx, &env)
+	accepted, payload, err := v.env.VerifyAndDecode(ctx, env)
 	if err != nil {
 		return nil, "", fmt.Errorf("signature: %w", err)
 	}
@@ -127,6 +128,128 @@ func (v *Verifier) open(ctx context.Context, envelope []byte) ([]byte, string, e
 	}
 	return payload, accepted[0].KeyID, nil
 }
+
+// decodeEnvelope decodes a stored envelope strictly and checks that it is
+// canonical: the bytes encodeEnvelope writes for it, of the in-toto payload
+// type.
+func decodeEnvelope(envelope []byte) (*dsse.Envelope, error) {
+	var env dsse.Envelope
+	dec := json.NewDecoder(bytes.NewReader(envelope))
+	dec.DisallowUnknownFields()
+	if err := dec.Decode(&env); err != nil {
+		return nil, fmt.Errorf("not a DSSE envelope: %w", err)
+	}
+	// The stored envelope is one JSON value: bytes after it are tampering.
+	if _, err := dec.Token(); err != io.EOF {
+		return nil, errors.New("not a DSSE envelope: data after the envelope's JSON object")
+	}
+	if env.PayloadType != PayloadType {
+		return nil, fmt.Errorf("payload type %q, want %q", env.PayloadType, PayloadType)
+	}
+	if err := checkCanonical(&env, envelope); err != nil {
+		return nil, err
+	}
+	return &env, nil
+}
+
+// The bytes encodeEnvelope writes for an envelope with one signature, around
+// its payload, key id and signature.
+const (
+	canonHead   = "{\n  \"payloadType\": \"" + PayloadType + "\",\n  \"payload\": \""
+	canonKeyID  = "\",\n  \"signatures\": [\n    {\n      \"keyid\": \""
+	canonSig    = "\",\n      \"sig\": \""
+	canonTail   = "\"\n    }\n  ]\n}\n"
+	b64Alphabet = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/="
+)
+
+// parseCanonical reads an envelope in exactly the bytes encodeEnvelope
+// writes, without a JSON decoder: the fixed text around three strings, each
+// of characters that JSON writes unescaped, and the payload and signature
+// in canonical padded base64. It accepts nothing decodeEnvelope rejects
+// (FuzzParseCanonical holds it to that); when it returns false the caller
+// falls back to decodeEnvelope, which names the problem.
+func parseCanonical(b []byte) (*dsse.Envelope, bool) {
+	rest, ok := bytes.CutPrefix(b, []byte(canonHead))
+	if !ok {
+		return nil, false
+	}
+	payload, rest, ok := cutString(rest, canonKeyID, isB64Char)
+	if !ok || !canonicalB64(payload) {
+		return nil, false
+	}
+	keyID, rest, ok := cutString(rest, canonSig, isPlainJSONChar)
+	if !ok {
+		return nil, false
+	}
+	sig, rest, ok := cutString(rest, canonTail, isB64Char)
+	if !ok || len(rest) != 0 || !canonicalB64(sig) {
+		return nil, false
+	}
+	return &dsse.Envelope{
+		PayloadType: PayloadType,
+		Payload:     string(payload),
+		Signatures:  []dsse.Signature{{KeyID: string(keyID), Sig: string(sig)}},
+	}, true
+}
+
+// cutString splits b at the closing quote of a string whose every byte
+// satisfies ok, and checks that the text after the quote begins with next
+// (which starts with the quote).
+func cutString(b []byte, next string, ok func(byte) bool) (s, rest []byte, found bool) {
+	i := bytes.IndexByte(b, '"')
+	if i < 0 {
+		return nil, nil, false
+	}
+	for _, c := range b[:i] {
+		if !ok(c) {
+			return nil, nil, false
+		}
+	}
+	rest, found = bytes.CutPrefix(b[i:], []byte(next))
+	return b[:i], rest, found
+}
+
+var b64Chars = func() (t [256]bool) {
+	for i := range len(b64Alphabet) {
+		t[b64Alphabet[i]] = true
+	}
+	return t
+}()
+
+func isB64Char(c byte) bool { return b64Chars[c] }
+
+// isPlainJSONChar reports whether json.Marshal writes c as itself inside a
+// string: printable ASCII but the quote, the backslash and the characters it
+// escapes for HTML.
+func isPlainJSONChar(c byte) bool {
+	return c >= 0x20 && c < 0x7f && c != '"' && c != '\\' && c != '<' && c != '>' && c != '&'
+}
+
+// canonicalB64 reports whether s, of base64 alphabet characters only, is
+// standard padded base64 as the encoder writes it: strict decoding (padding
+// present, zero padding bits) accepts exactly one spelling of each byte
+// string once line breaks, which it would skip, are excluded.
+func canonicalB64(s []byte) bool {
+	if len(s)%4 != 0 {
+		return false
+	}
+	// Decode in pieces of whole quanta into a buffer on the stack: only
+	// validity matters here, and padding may only end the last piece.
+	var buf [768]byte
+	for len(s) > 0 {
+		n := min(len(s), 1024)
+		if n < len(s) && s[n-1] == '=' {
+			return false // padding before the end
+		}
+		if _, err := strictB64.Decode(buf[:], s[:n]); err != nil {
+			return false
+		}
+		s = s[n:]
+	}
+	return true
+}
+
+var strictB64 = base64.StdEncoding.Strict()
 
 // checkTypes checks a signed payload's statement and predicate types before
 // its predicate is decoded, so evidence is never read as a run record nor a
@@ -139,11 +262,16 @@ func checkTypes(payload []byte, predicateType string) error {
 	if err := json.Unmarshal(payload, &head); err != nil {
 		return fmt.Errorf("statement: %w", err)
 	}
-	if head.Type != StatementType {
-		return fmt.Errorf("statement type %q, want %q", head.Type, StatementType)
+	return checkTypeNames(head.Type, head.PredicateType, predicateType)
+}
+
+// checkTypeNames checks a decoded statement's type and predicate type.
+func checkTypeNames(typ, predicateType, want string) error {
+	if typ != StatementType {
+		return fmt.Errorf("statement type %q, want %q", typ, StatementType)
 	}
-	if head.PredicateType != predicateType {
-		return fmt.Errorf("predicate type %q, want %q", head.PredicateType, predicateType)
+	if predicateType != want {
+		return fmt.Errorf("predicate type %q, want %q", predicateType, want)
 	}
 	return nil
 }

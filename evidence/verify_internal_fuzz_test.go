@@ -1,0 +1,124 @@
+package evidence
+
+import (
+	"bytes"
+	"context"
+	"crypto/ed25519"
+	"encoding/base64"
+	"reflect"
+	"strings"
+	"testing"
+)
+
+// FuzzParseCanonical holds the fast envelope reader to the decoder it
+// stands in for: whatever parseCanonical accepts, decodeEnvelope (a strict
+// JSON decode, then a re-encoding that must give the same bytes) accepts
+// with the same fields; and a canonical envelope with a plain key id is
+// never left to the slow path.
+func FuzzParseCanonical(f *testing.F) {
+	good := string(canonicalFor("cGF5bG9hZA==", "0123abcd", "c2ln"))
+	f.Add([]byte(good))
+	f.Add([]byte(strings.Replace(good, "0123abcd", `01\u0041`, 1)))
+	f.Add([]byte(strings.Replace(good, "0123abcd", `a<b`, 1)))
+	f.Add([]byte(strings.Replace(good, "cGF5bG9hZA==", `cGF5bG9hZA\u003d=`, 1)))
+	f.Add([]byte(strings.Replace(good, "cGF5bG9hZA==", "cGF5bG9hZB==", 1)))
+	f.Add([]byte(strings.Replace(good, "c2ln", "c2lu", 1)))
+	f.Add([]byte(good + " "))
+	f.Add([]byte(strings.Replace(good, `"keyid": "0123abcd"`, `"keyid": ""`, 1)))
+	f.Fuzz(func(t *testing.T, b []byte) {
+		fast, ok := parseCanonical(b)
+		slow, err := decodeEnvelope(b)
+		if ok {
+			if err != nil {
+				t.Fatalf("parseCanonical accepted what decodeEnvelope rejects (%v):\n%q", err, b)
+			}
+			if !reflect.DeepEqual(fast, slow) {
+				t.Fatalf("parseCanonical read %+v, decodeEnvelope %+v", fast, slow)
+			}
+			return
+		}
+		if err == nil && plainKeyID(slow.Signatures[0].KeyID) {
+			t.Fatalf("a canonical envelope with a plain key id was left to the slow path:\n%q", b)
+		}
+	})
+}
+
+func plainKeyID(s string) bool {
+	for i := range len(s) {
+		if !isPlainJSONChar(s[i]) {
+			return false
+		}
+	}
+	return true
+}
+
+func canonicalFor(payload, keyID, sig string) []byte {
+	return []byte(canonHead + payload + canonKeyID + keyID + canonSig + sig + canonTail)
+}
+
+// FuzzCanonicalB64: for strings of base64 characters, canonicalB64 says yes
+// exactly when strict decoding succeeds and re-encoding gives the string.
+func FuzzCanonicalB64(f *testing.F) {
+	f.Add("")
+	f.Add("QQ==")
+	f.Add("QR==")
+	f.Add("QUI=")
+	f.Add("QUJD")
+	f.Add("Q===")
+	f.Add("QQ")
+	f.Add(strings.Repeat("QUJD", 255) + "QQ==" + "QUJD") // padding where the reader's pieces end
+	f.Add(strings.Repeat("QUJD", 300) + "QQ==")
+	f.Fuzz(func(t *testing.T, s string) {
+		for i := range len(s) {
+			if !isB64Char(s[i]) {
+				return
+			}
+		}
+		dec, err := base64.StdEncoding.Strict().DecodeString(s)
+		want := err == nil && base64.StdEncoding.EncodeToString(dec) == s
+		if got := canonicalB64([]byte(s)); got != want {
+			t.Fatalf("canonicalB64(%q) = %v, want %v", s, got, want)
+		}
+	})
+}
+
+// TestParseCanonicalReadsWhatSignWrites: every envelope Sign writes takes
+// the fast path (or the speed-up is lost without a test failing).
+func TestParseCanonicalReadsWhatSignWrites(t *testing.T) {
+	for _, seed := range [][]byte{bytes.Repeat([]byte{1}, 32), bytes.Repeat([]byte{2}, 32)} {
+		env := signedFixture(t, seed)
+		got, ok := parseCanonical(env)
+		if !ok {
+			t.Fatalf("parseCanonical rejected an envelope Sign wrote:\n%s", env)
+		}
+		want, err := decodeEnvelope(env)
+		if err != nil || !reflect.DeepEqual(got, want) {
+			t.Fatalf("parseCanonical read %+v, decodeEnvelope %+v (%v)", got, want, err)
+		}
+	}
+}
+
+func signedFixture(t *testing.T, seed []byte) []byte {
+	t.Helper()
+	s, err := NewSigner(ed25519.NewKeyFromSeed(seed))
+	if err != nil {
+		t.Fatal(err)
+	}
+	raw := []byte(`{"repos":[]}`)
+	st := &Statement{
+		Type:          StatementType,
+		Subject:       []Subject{{Name: "raw/x.json", Digest: map[string]string{"sha256": Digest(raw)}}},
+		PredicateType: PredicateType,
+		Predicate: Predicate{
+			Status:   StatusPass,
+			Counts:   CountByStatus(nil),
+			RawFacts: raw,
+			Previous: Previous{First: true},
+		},
+	}
+	env, err := s.Sign(context.Background(), st)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return env
+}
