@@ -59,7 +59,22 @@ type GitHub struct {
 	TokenEnv string `yaml:"token_env"`
 	// App authenticates as a GitHub App installation instead of a token.
 	App *GitHubApp `yaml:"app"`
+	// Concurrency is how many requests are in flight at once, across every
+	// repository and collector (1 to 64; default 8).
+	Concurrency *int `yaml:"concurrency"`
+	// CacheDir keeps answers for conditional requests (default
+	// $XDG_CACHE_HOME/changeproof/http); "off" disables the cache.
+	CacheDir string `yaml:"cache_dir"`
 }
+
+// CacheOff is the github.cache_dir value that disables the cache.
+const CacheOff = "off"
+
+// GitHub concurrency bounds (github.concurrency).
+const (
+	MinConcurrency = 1
+	MaxConcurrency = 64
+)
 
 // GitHubApp identifies a GitHub App installation to authenticate as.
 type GitHubApp struct {
@@ -150,6 +165,9 @@ func (c *Config) resolvePaths() {
 	if a := c.GitHub.App; a != nil {
 		a.PrivateKeyFile = rel(a.PrivateKeyFile)
 	}
+	if c.GitHub.CacheDir != CacheOff {
+		c.GitHub.CacheDir = rel(c.GitHub.CacheDir)
+	}
 	if path, ok := strings.CutPrefix(c.Store, "file://"); ok {
 		c.Store = "file://" + rel(path)
 	} else if c.Store != "" && !strings.Contains(c.Store, "://") {
@@ -191,6 +209,9 @@ func (c *Config) check(data []byte) error {
 		case a.PrivateKeyFile == "":
 			return fmt.Errorf("%s: want the path of the App's private key (PEM, mode 0600)", at("github.app.private_key_file"))
 		}
+	}
+	if n := c.GitHub.Concurrency; n != nil && (*n < MinConcurrency || *n > MaxConcurrency) {
+		return fmt.Errorf("%s %d: want %d to %d requests in flight at once", at("github.concurrency"), *n, MinConcurrency, MaxConcurrency)
 	}
 	if err := c.checkScheduler(); err != nil {
 		return err

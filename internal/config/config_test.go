@@ -26,6 +26,9 @@ func TestParseStrict(t *testing.T) {
 		{"zero retention", "storage:\n  retention: 0d\n", "storage.retention \"0d\": days must be"},
 		{"bad lock mode", "storage:\n  lock_mode: strict\n", "c.yaml:2:14: storage.lock_mode \"strict\": want compliance or governance"},
 		{"unknown storage key", "storage:\n  retentoin: 7d\n", "c.yaml:2:3: unknown field \"retentoin\""},
+		{"zero concurrency", "github:\n  concurrency: 0\n", "c.yaml:2:16: github.concurrency 0: want 1 to 64 requests in flight at once"},
+		{"too much concurrency", "github:\n  concurrency: 65\n", "c.yaml:2:16: github.concurrency 65: want 1 to 64"},
+		{"concurrency not a number", "github:\n  concurrency: many\n", "c.yaml:2:"},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
@@ -37,6 +40,20 @@ func TestParseStrict(t *testing.T) {
 				t.Fatalf("error is not one line: %q", err)
 			}
 		})
+	}
+}
+
+func TestParseGitHubConcurrencyAndCache(t *testing.T) {
+	c, err := Parse("/etc/changeproof/c.yaml", []byte("github:\n  concurrency: 16\n  cache_dir: cache/http\n"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if c.GitHub.Concurrency == nil || *c.GitHub.Concurrency != 16 || c.GitHub.CacheDir != "/etc/changeproof/cache/http" {
+		t.Errorf("github = %+v, want concurrency 16 and the cache beside the config", c.GitHub)
+	}
+	c, err = Parse("/etc/changeproof/c.yaml", []byte("github:\n  cache_dir: off\n"))
+	if err != nil || c.GitHub.CacheDir != CacheOff || c.GitHub.Concurrency != nil {
+		t.Errorf("cache_dir off: %+v, %v", c.GitHub, err)
 	}
 }
 
