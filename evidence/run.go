@@ -93,8 +93,11 @@ type RunRecord struct {
 	// their status.
 	Evidence []RunEvidence `json:"evidence"`
 	// Config names the config file that ran the job.
-	Config   *RunConfig `json:"config,omitempty"`
-	Producer Producer   `json:"producer"`
+	Config *RunConfig `json:"config,omitempty"`
+	// API says what the run asked of GitHub; absent in records written
+	// before it was recorded, or when nothing counted the requests.
+	API      *RunAPI  `json:"api,omitempty"`
+	Producer Producer `json:"producer"`
 	// Previous links the record to the job's previous run record.
 	Previous Previous `json:"previous"`
 }
@@ -114,6 +117,21 @@ type RunEvidence struct {
 type RunConfig struct {
 	Path   string `json:"path"`
 	SHA256 string `json:"sha256"`
+}
+
+// RunAPI is what a run asked of the GitHub API, retries included.
+type RunAPI struct {
+	// Requests is the number of HTTP requests sent, retries included.
+	Requests int64 `json:"requests"`
+	// Retries is how many of them were retries.
+	Retries int64 `json:"retries"`
+	// RateLimitWaitSeconds is the wall-clock time during which requests
+	// were held for a rate limit (the primary limit's reset, or a secondary
+	// limit's Retry-After), overlapping waits counted once.
+	RateLimitWaitSeconds float64 `json:"rateLimitWaitSeconds"`
+	// NotModified is how many requests were answered 304 Not Modified and
+	// served from the conditional-request cache.
+	NotModified int64 `json:"notModified"`
 }
 
 // VerifiedRun is a run record whose signature and statement checked out.
@@ -216,6 +234,9 @@ func checkRun(st *RunStatement) error {
 		return fmt.Errorf("predicate.finishedAt %s is before predicate.startedAt %s", p.FinishedAt.Format(time.RFC3339Nano), p.StartedAt.Format(time.RFC3339Nano))
 	case p.Config != nil && (p.Config.Path == "" || !sha256Hex.MatchString(p.Config.SHA256)):
 		return errors.New("predicate.config needs a path and the lowercase hex sha256 of the file")
+	case p.API != nil && (p.API.Requests < 0 || p.API.Retries < 0 || p.API.NotModified < 0 || p.API.RateLimitWaitSeconds < 0 ||
+		p.API.Retries > p.API.Requests || p.API.NotModified > p.API.Requests):
+		return fmt.Errorf("predicate.api %+v: counts must be non-negative, retries and notModified at most requests", *p.API)
 	}
 	if err := p.Window.Validate(); err != nil {
 		return fmt.Errorf("predicate.window: %w", err)

@@ -84,6 +84,46 @@ func TestSignRunVerifyRunRoundTrip(t *testing.T) {
 	}
 }
 
+func TestRunRecordAPIStats(t *testing.T) {
+	ctx := context.Background()
+	pub, priv := newKey(t)
+	st := runStatement()
+	st.Predicate.API = &evidence.RunAPI{Requests: 120, Retries: 3, RateLimitWaitSeconds: 61.5, NotModified: 40}
+	env, err := newSigner(t, priv).SignRun(ctx, st)
+	if err != nil {
+		t.Fatal(err)
+	}
+	got, err := newVerifier(t, pub).VerifyRun(ctx, env)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !reflect.DeepEqual(got.Statement.Predicate.API, st.Predicate.API) {
+		t.Errorf("api = %+v, want %+v", got.Statement.Predicate.API, st.Predicate.API)
+	}
+	var e rawEnvelope
+	if err := json.Unmarshal(env, &e); err != nil {
+		t.Fatal(err)
+	}
+	if p := string(mustDecode(t, e.Payload)); !strings.Contains(p, `"api":{"requests":120,"retries":3,"rateLimitWaitSeconds":61.5,"notModified":40}`) {
+		t.Errorf("payload %s lacks the api object", p)
+	}
+	// A record without it (as written before) has no api key and verifies.
+	st.Predicate.API = nil
+	env, err = newSigner(t, priv).SignRun(ctx, st)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := json.Unmarshal(env, &e); err != nil {
+		t.Fatal(err)
+	}
+	if p := string(mustDecode(t, e.Payload)); strings.Contains(p, `"api"`) {
+		t.Errorf("a record without api stats writes %s", p)
+	}
+	if _, err := newVerifier(t, pub).VerifyRun(ctx, env); err != nil {
+		t.Fatal(err)
+	}
+}
+
 func TestSignRunWritesEmptyListsForARunWithoutEvidence(t *testing.T) {
 	ctx := context.Background()
 	pub, priv := newKey(t)
@@ -213,6 +253,15 @@ func TestRunRecordsMustBeConsistent(t *testing.T) {
 		}, "ABC"},
 		{"unknown evidence status", func(st *evidence.RunStatement) { st.Predicate.Evidence[0].Status = "ok" }, `"ok"`},
 		{"config without digest", func(st *evidence.RunStatement) { st.Predicate.Config.SHA256 = "" }, "config"},
+		{"negative api wait", func(st *evidence.RunStatement) {
+			st.Predicate.API = &evidence.RunAPI{Requests: 3, RateLimitWaitSeconds: -1}
+		}, "predicate.api"},
+		{"more 304s than requests", func(st *evidence.RunStatement) {
+			st.Predicate.API = &evidence.RunAPI{Requests: 3, NotModified: 4}
+		}, "predicate.api"},
+		{"more retries than requests", func(st *evidence.RunStatement) {
+			st.Predicate.API = &evidence.RunAPI{Requests: 3, Retries: 4}
+		}, "predicate.api"},
 	} {
 		st := runStatement()
 		tc.mut(st)
