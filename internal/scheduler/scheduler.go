@@ -65,6 +65,9 @@ type Options struct {
 	// fork (see internal/storelock); without it the scheduler's runs take
 	// turns among themselves.
 	Lock func(context.Context) (unlock func(), err error)
+	// APIStats, when set, returns the GitHub client's counts so far; each
+	// run record gets what they grew by during the run (evidence.RunAPI).
+	APIStats func() evidence.RunAPI
 }
 
 // Scheduler runs jobs.
@@ -308,6 +311,10 @@ func (s *Scheduler) runWindow(ctx context.Context, j *Job, w schedules.Window, t
 		return r
 	}
 	log.Info("run starting")
+	var apiBefore evidence.RunAPI
+	if s.opts.APIStats != nil {
+		apiBefore = s.opts.APIStats()
+	}
 
 	func() {
 		defer func() {
@@ -358,6 +365,9 @@ func (s *Scheduler) runWindow(ctx context.Context, j *Job, w schedules.Window, t
 	if e := r.Evidence; e != nil {
 		rec.Evidence = append(rec.Evidence, evidence.RunEvidence{Key: e.Key, SHA256: e.SHA256, Status: e.Statement.Predicate.Status})
 	}
+	if s.opts.APIStats != nil {
+		rec.API = apiSince(s.opts.APIStats(), apiBefore)
+	}
 	rec.FinishedAt = s.opts.Now().UTC()
 	r.Finished, r.Duration = rec.FinishedAt, rec.FinishedAt.Sub(started)
 	if headErr == nil {
@@ -373,6 +383,16 @@ func (s *Scheduler) runWindow(ctx context.Context, j *Job, w schedules.Window, t
 	s.observe(r)
 	s.report(r)
 	return r
+}
+
+// apiSince is what the counts grew by since before.
+func apiSince(now, before evidence.RunAPI) *evidence.RunAPI {
+	return &evidence.RunAPI{
+		Requests:             now.Requests - before.Requests,
+		Retries:              now.Retries - before.Retries,
+		RateLimitWaitSeconds: max(now.RateLimitWaitSeconds-before.RateLimitWaitSeconds, 0),
+		NotModified:          now.NotModified - before.NotModified,
+	}
 }
 
 // writeRecord appends a run record after the job's current head.

@@ -361,3 +361,54 @@ func TestHealthz(t *testing.T) {
 		}
 	}
 }
+
+// countingCollector adds to a client's counts as it collects, as a
+// collector's GitHub requests do.
+type countingCollector struct {
+	*fakeCollector
+	mu  sync.Mutex
+	api evidence.RunAPI
+	// per collection
+	add evidence.RunAPI
+}
+
+func (c *countingCollector) Collect(ctx context.Context, req collectors.Request) (*collectors.Result, error) {
+	c.mu.Lock()
+	c.api.Requests += c.add.Requests
+	c.api.Retries += c.add.Retries
+	c.api.NotModified += c.add.NotModified
+	c.api.RateLimitWaitSeconds += c.add.RateLimitWaitSeconds
+	c.mu.Unlock()
+	return c.fakeCollector.Collect(ctx, req)
+}
+
+func (c *countingCollector) stats() evidence.RunAPI {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.api
+}
+
+func TestRunRecordsShowEachRunsAPIStats(t *testing.T) {
+	f := newFixture(t, "@daily", time.UTC)
+	cc := &countingCollector{fakeCollector: f.col, api: evidence.RunAPI{Requests: 1000, Retries: 10, NotModified: 5, RateLimitWaitSeconds: 7}, add: evidence.RunAPI{Requests: 13, Retries: 2, NotModified: 6, RateLimitWaitSeconds: 1.5}}
+	f.job.Collector = cc
+	f.clock.Set(day(10).Add(time.Hour))
+	f.scheduler(scheduler.Options{}).Once(context.Background())
+	f.clock.Set(day(13).Add(time.Hour))
+	rs := f.scheduler(scheduler.Options{APIStats: cc.stats}).Once(context.Background())
+	if len(rs) != 3 {
+		t.Fatalf("ran %d windows, want 3", len(rs))
+	}
+	for _, r := range rs {
+		got := r.Record.Statement.Predicate.API
+		if got == nil || *got != cc.add {
+			t.Errorf("run %s: api = %+v, want the run's own %+v", r.Window, got, cc.add)
+		}
+	}
+	// Without a source of counts, records have none (as before).
+	f.clock.Set(day(14).Add(time.Hour))
+	rs = f.scheduler(scheduler.Options{}).Once(context.Background())
+	if len(rs) != 1 || rs[0].Record.Statement.Predicate.API != nil {
+		t.Errorf("without APIStats: %+v", rs)
+	}
+}
