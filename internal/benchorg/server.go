@@ -75,6 +75,8 @@ type Server struct {
 	used       int
 	reset      time.Time
 	total      int
+	inFlight   int
+	maxFlight  int
 }
 
 // Fault kinds, as FaultCounts keys them.
@@ -128,6 +130,14 @@ func (s *Server) ByEndpoint() map[string]int {
 	return maps.Clone(s.byEndpoint)
 }
 
+// MaxInFlight is the most requests the server was answering at once: the
+// client's effective concurrency.
+func (s *Server) MaxInFlight() int {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.maxFlight
+}
+
 // FaultCounts counts the faults served, by kind.
 func (s *Server) FaultCounts() map[string]int {
 	s.mu.Lock()
@@ -140,6 +150,20 @@ func (s *Server) Reset() {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	s.byEndpoint, s.faults, s.attempts, s.inARow, s.total = map[string]int{}, map[string]int{}, map[string]int{}, map[string]int{}, 0
+	s.maxFlight = s.inFlight
+}
+
+func (s *Server) enter() {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.inFlight++
+	s.maxFlight = max(s.maxFlight, s.inFlight)
+}
+
+func (s *Server) leave() {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.inFlight--
 }
 
 // decision is what one attempt gets.
@@ -215,6 +239,8 @@ func roll(seed uint64, key string, n int) float64 {
 
 // ServeHTTP answers one request.
 func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	s.enter()
+	defer s.leave()
 	apiPath, inBase := cutBase(r.URL.Path)
 	var a Answer
 	if inBase {
