@@ -7,6 +7,7 @@ import (
 	"os"
 	"path/filepath"
 	"slices"
+	"strings"
 	"testing"
 	"time"
 
@@ -67,8 +68,9 @@ func FuzzCollectHostileBody(f *testing.F) {
 }
 
 // hostileBodies are seeds for every route: what a broken or hostile API
-// might answer.
+// might answer, a huge page among them.
 var hostileBodies = []string{
+	"[" + strings.Repeat(`{"id":1,"sha":null,"user":null},`, 2999) + "null]",
 	"", "null", "{}", "[]", "[null]", "{", `{"url":`, "\"x\"", "1e400",
 	`{"required_status_checks":null,"enforce_admins":null,"required_pull_request_reviews":{"required_approving_review_count":1e400}}`,
 	`[{"type":null,"parameters":null,"ruleset_id":-1}]`,

@@ -7,6 +7,7 @@ import (
 	"os"
 	"path/filepath"
 	"slices"
+	"strings"
 	"testing"
 	"time"
 
@@ -75,8 +76,9 @@ func FuzzCollectHostileBody(f *testing.F) {
 }
 
 // hostileBodies are seeds for every route: what a broken or hostile API
-// might answer.
+// might answer, a huge page among them.
 var hostileBodies = []string{
+	"[" + strings.Repeat(`{"id":1,"sha":null,"user":null},`, 2999) + "null]",
 	"", "null", "{}", "[]", "[null]", "{", `{"url":`, "\"x\"", "1e400",
 	`{"total_count":1e400,"workflow_runs":[{"id":-1,"run_attempt":null,"head_sha":null,"created_at":"x"}]}`,
 	`{"total_count":1,"check_runs":[null]}`,

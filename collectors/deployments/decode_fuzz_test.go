@@ -6,6 +6,7 @@ import (
 	"os"
 	"path/filepath"
 	"slices"
+	"strings"
 	"testing"
 
 	"github.com/changeproof/changeproof/collectors"
@@ -108,8 +109,9 @@ func FuzzCollectHostileBody(f *testing.F) {
 }
 
 // hostileBodies are seeds for every route: what a broken or hostile API
-// might answer.
+// might answer, a huge page among them.
 var hostileBodies = []string{
+	"[" + strings.Repeat(`{"id":1,"sha":null,"user":null},`, 2999) + "null]",
 	"", "null", "{}", "[]", "[null]", "{", `{"url":`, "\"x\"", "1e400",
 	`[{"id":null,"sha":null,"ref":null,"environment":null,"created_at":"x","creator":null}]`,
 	`[{"state":null,"created_at":null}]`,

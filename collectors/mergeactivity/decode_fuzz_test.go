@@ -7,6 +7,7 @@ import (
 	"os"
 	"path/filepath"
 	"slices"
+	"strings"
 	"testing"
 	"time"
 
@@ -75,8 +76,9 @@ func FuzzCollectHostileBody(f *testing.F) {
 }
 
 // hostileBodies are seeds for every route: what a broken or hostile API
-// might answer.
+// might answer, a huge page among them.
 var hostileBodies = []string{
+	"[" + strings.Repeat(`{"id":1,"sha":null,"user":null},`, 2999) + "null]",
 	"", "null", "{}", "[]", "[null]", "{", `{"url":`, "\"x\"", "1e400",
 	`[{"number":null,"merged_at":"not a time","user":null,"head":null,"base":{"ref":1}}]`,
 	`[{"state":"APPROVED","user":null,"submitted_at":null,"commit_id":null}]`,
