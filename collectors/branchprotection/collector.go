@@ -31,8 +31,6 @@ const (
 	// Version is recorded in the evidence; bump it when the facts or the
 	// judgement change.
 	Version = "1.0.0"
-	// DefaultConcurrency is how many repositories are read at once.
-	DefaultConcurrency = 4
 	// NotRead marks a source a branch's collection never reached.
 	NotRead = "not_read"
 )
@@ -54,7 +52,7 @@ var _ collectors.Collector = (*Collector)(nil)
 
 // New builds the collector.
 func New(d collectors.Deps) collectors.Collector {
-	return &Collector{gh: d.GitHub, log: d.Log(Name), concurrency: DefaultConcurrency}
+	return &Collector{gh: d.GitHub, log: d.Log(Name), concurrency: d.GitHub.Concurrency()}
 }
 
 // Info describes the collector for registration.

@@ -37,8 +37,6 @@ const (
 	// Version is recorded in the evidence; bump it when the facts or the
 	// judgement change.
 	Version = "1.1.0"
-	// DefaultConcurrency is how many sources or commits are read at once.
-	DefaultConcurrency = 4
 )
 
 // SampleConfig is a commented policy section holding every key and its
@@ -60,7 +58,7 @@ var _ collectors.Collector = (*Collector)(nil)
 
 // New builds the collector.
 func New(d collectors.Deps) collectors.Collector {
-	return &Collector{gh: d.GitHub, cf: d.Cloudflare, log: d.Log(Name), now: d.Clock(), concurrency: DefaultConcurrency}
+	return &Collector{gh: d.GitHub, cf: d.Cloudflare, log: d.Log(Name), now: d.Clock(), concurrency: d.GitHub.Concurrency()}
 }
 
 // Info describes the collector for registration.

@@ -36,8 +36,6 @@ const (
 	// Version is recorded in the evidence; bump it when the facts or the
 	// judgement change.
 	Version = "1.0.0"
-	// DefaultConcurrency is how many requests are in flight at once.
-	DefaultConcurrency = 4
 )
 
 // SampleConfig is a commented policy section holding every key and its
@@ -58,7 +56,7 @@ var _ collectors.Collector = (*Collector)(nil)
 
 // New builds the collector.
 func New(d collectors.Deps) collectors.Collector {
-	return &Collector{gh: d.GitHub, log: d.Log(Name), now: d.Clock(), concurrency: DefaultConcurrency}
+	return &Collector{gh: d.GitHub, log: d.Log(Name), now: d.Clock(), concurrency: d.GitHub.Concurrency()}
 }
 
 // Info describes the collector for registration.

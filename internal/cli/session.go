@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"path/filepath"
 	"slices"
 	"strings"
 
@@ -110,6 +111,10 @@ func (app *App) newSession(cfg *config.Config, catalog *controls.Catalog, f *sou
 		Now:          app.Now,
 		RetryWaitMin: app.GitHubRetryWait,
 		RetryWaitMax: app.GitHubRetryWait,
+		CacheDir:     app.githubCacheDir(cfg),
+	}
+	if n := cfg.GitHub.Concurrency; n != nil {
+		opts.Concurrency = *n
 	}
 	tokenEnv := orDefault(cfg.GitHub.TokenEnv, githubapi.TokenEnv)
 	switch a := cfg.GitHub.App; {
@@ -127,9 +132,31 @@ func (app *App) newSession(cfg *config.Config, catalog *controls.Catalog, f *sou
 	}
 	gh, err := githubapi.New(opts)
 	if err != nil {
+		if opts.CacheDir != "" && cfg.GitHub.CacheDir != "" {
+			return nil, fmt.Errorf("%s: %w", cfg.At("github.cache_dir"), err)
+		}
 		return nil, err
 	}
 	return &session{app: app, flags: f, cfg: cfg, catalog: catalog, signer: signer, gh: gh, cf: cf, logger: logger}, nil
+}
+
+// githubCacheDir is where the GitHub client keeps answers for conditional
+// requests: the config's github.cache_dir, else $XDG_CACHE_HOME/changeproof/http
+// or ~/.cache/changeproof/http; "" (no cache) for "off" or without either.
+func (app *App) githubCacheDir(cfg *config.Config) string {
+	switch d := cfg.GitHub.CacheDir; {
+	case d == config.CacheOff:
+		return ""
+	case d != "":
+		return d
+	}
+	if d := app.Getenv("XDG_CACHE_HOME"); d != "" {
+		return filepath.Join(d, "changeproof", "http")
+	}
+	if h := app.Getenv("HOME"); h != "" {
+		return filepath.Join(h, ".cache", "changeproof", "http")
+	}
+	return ""
 }
 
 // collection builds a validated collection: the collector, its request
@@ -230,6 +257,10 @@ func (s *session) scheduler(jobs []*scheduler.Job, opts scheduler.Options) *sche
 	opts.Now = s.app.Now
 	opts.Logger = s.logger
 	opts.Producer = s.producer()
+	opts.APIStats = func() evidence.RunAPI {
+		n := s.gh.Stats.Snapshot()
+		return evidence.RunAPI{Requests: n.Requests, Retries: n.Retries, NotModified: n.NotModified, RateLimitWaitSeconds: n.RateLimitWait.Seconds()}
+	}
 	if s.cfg.Path() != "" {
 		opts.Config = &evidence.RunConfig{Path: s.cfg.Path(), SHA256: s.cfg.SHA256()}
 	}

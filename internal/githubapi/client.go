@@ -155,7 +155,8 @@ func New(opts Options) (*Client, error) {
 		opts.CacheMaxAge = DefaultCacheMaxAge
 	}
 	if opts.CacheDir != "" {
-		if err := openCache(opts.CacheDir, opts.CacheMaxAge, opts.Now, opts.Logger); err != nil {
+		// File times are the file system's: the cache uses the real clock.
+		if err := openCache(opts.CacheDir, opts.CacheMaxAge, time.Now, opts.Logger); err != nil {
 			return nil, err
 		}
 	}
@@ -190,7 +191,7 @@ func New(opts Options) (*Client, error) {
 		},
 	})
 	if opts.CacheDir != "" {
-		std.Transport = &diskCache{dir: opts.CacheDir, base: u.Path, next: std.Transport, stats: stats, log: opts.Logger, now: opts.Now}
+		std.Transport = &diskCache{dir: opts.CacheDir, base: u.Path, next: std.Transport, stats: stats, log: opts.Logger, now: time.Now}
 	}
 	if opts.App != nil {
 		// The installation token goes on outside the retrying transport:

@@ -129,16 +129,31 @@ func (p *pacer) RoundTrip(r *http.Request) (*http.Response, error) {
 // in flight.
 func (p *pacer) admit(ctx context.Context, res string) error {
 	for {
-		now := p.now()
 		p.mu.Lock()
-		var wait time.Duration
+		w := p.limits[res]
+		low := w != nil && w.remaining-p.inFlight[res] <= p.margin
+		if p.pauseUntil.IsZero() && !low {
+			// Nothing may hold the request: the clock is not read.
+			p.inFlight[res]++
+			p.mu.Unlock()
+			return nil
+		}
+		now := p.now()
 		var until, reset time.Time
 		secondary := false
-		if now.Before(p.pauseUntil) {
+		switch {
+		case now.Before(p.pauseUntil):
 			until, reset, secondary = p.pauseUntil, p.pauseUntil, true
-		} else if w := p.limits[res]; w != nil && now.Before(w.reset) && w.remaining-p.inFlight[res] <= p.margin {
+		case low && now.Before(w.reset):
 			// One extra second: the reset is rounded down to a second.
 			until, reset = w.reset.Add(time.Second), w.reset
+		}
+		if !now.Before(p.pauseUntil) {
+			p.pauseUntil = time.Time{}
+		}
+		if low && !now.Before(w.reset) {
+			// The window has reset: what it said no longer holds.
+			delete(p.limits, res)
 		}
 		if until.IsZero() {
 			p.inFlight[res]++
@@ -146,7 +161,7 @@ func (p *pacer) admit(ctx context.Context, res string) error {
 			return nil
 		}
 		p.mu.Unlock()
-		wait = until.Sub(now)
+		wait := until.Sub(now)
 		if wait > p.maxWait {
 			err := &RateLimitExhaustedError{Resource: res, Reset: reset, Wait: wait, MaxWait: p.maxWait, Secondary: secondary}
 			p.log.Warn("GitHub rate limit: not sending", "err", err)
@@ -156,14 +171,6 @@ func (p *pacer) admit(ctx context.Context, res string) error {
 		p.stats.HeldForRateLimit(now, wait)
 		if err := p.sleep(ctx, wait); err != nil {
 			return err
-		}
-		if !secondary {
-			// The window has reset: what it said no longer holds.
-			p.mu.Lock()
-			if w := p.limits[res]; w != nil && !p.now().Before(w.reset) {
-				delete(p.limits, res)
-			}
-			p.mu.Unlock()
 		}
 	}
 }
