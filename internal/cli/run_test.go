@@ -194,6 +194,13 @@ func TestRunOnceAgainstTheDemoOrganisation(t *testing.T) {
 	if p.Trigger != "once" || p.TimeZone != "Europe/Berlin" || p.Window.End.UTC().Hour() != 5 || p.Window.Duration() != 24*time.Hour || p.Config == nil || p.Config.Path != path {
 		t.Fatalf("merges record = %+v", p)
 	}
+	// Each record says what its own run asked of GitHub.
+	if a := bp[0].Statement.Predicate.API; a == nil || a.Requests < 5 || a.Retries != 0 || a.RateLimitWaitSeconds != 0 {
+		t.Errorf("bp-daily record's api = %+v, want its requests counted", a)
+	}
+	if a := p.API; a == nil || a.Requests < 5 || bp[0].Statement.Predicate.API != nil && *a == *bp[0].Statement.Predicate.API {
+		t.Errorf("merges-daily record's api = %+v, want its own requests", a)
+	}
 	// The evidence names its job and the job's control override.
 	envs := envelopes(t, e.store)
 	var found bool
