@@ -2,6 +2,7 @@ package githubapi
 
 import (
 	"bytes"
+	"crypto/hmac"
 	"crypto/sha256"
 	"encoding/hex"
 	"encoding/json"
@@ -15,6 +16,7 @@ import (
 	"path/filepath"
 	"regexp"
 	"strings"
+	"syscall"
 	"time"
 )
 
@@ -34,8 +36,15 @@ import (
 // Entries are keyed by the sha256 of the credential (the Authorization
 // header; never stored), the method, the URL and the headers that select a
 // representation, so an answer is never served to another credential.
-// Requests without a credential are not cached. An entry whose content does
-// not match its key or digest is ignored and fetched again.
+// Requests without a credential are not cached.
+//
+// Each entry carries an HMAC-SHA256 over its whole content, keyed by a
+// digest of the credential: whoever can write to the cache directory but
+// does not hold the token cannot plant or alter an answer (say, strong
+// branch protection under the ETag of weak protection, which GitHub would
+// confirm with a 304). An entry that fails the check, is not a regular
+// 0600 file of this user, or does not match its key is ignored, removed and
+// fetched again; the directory must be this user's and closed to others.
 
 // DefaultCacheMaxAge is how long an unused cache entry is kept.
 const DefaultCacheMaxAge = 30 * 24 * time.Hour
@@ -43,7 +52,7 @@ const DefaultCacheMaxAge = 30 * 24 * time.Hour
 // maxCachedBody bounds the answers kept (GitHub's pages are far smaller).
 const maxCachedBody = 16 << 20
 
-const cacheVersion = 1
+const cacheVersion = 2
 
 // cacheablePaths are the API paths (below the root) whose answers a
 // collection asks for again on every run and which rarely change.
@@ -69,9 +78,34 @@ type cacheEntry struct {
 	ETag         string              `json:"etag,omitempty"`
 	LastModified string              `json:"last_modified,omitempty"`
 	Header       map[string][]string `json:"header"`
-	BodySHA256   string              `json:"body_sha256"`
 	Body         []byte              `json:"body"`
+	// MAC is the HMAC-SHA256 (hex) of the entry with MAC empty, keyed by
+	// macKey of the credential.
+	MAC string `json:"mac"`
 }
+
+// macKey derives an entry's HMAC key from the request's credential.
+func macKey(authorization string) []byte {
+	k := sha256.Sum256([]byte("changeproof http cache mac v2\x00" + authorization))
+	return k[:]
+}
+
+// mac is the HMAC of the entry's content, MAC itself left out.
+func (e *cacheEntry) mac(key []byte) string {
+	c := *e
+	c.MAC = ""
+	data, err := json.Marshal(&c)
+	if err != nil {
+		return ""
+	}
+	m := hmac.New(sha256.New, key)
+	m.Write(data)
+	return hex.EncodeToString(m.Sum(nil))
+}
+
+// entityTag matches a strong or weak entity-tag (RFC 9110 8.8.3); "*" and
+// anything else is not kept.
+var entityTag = regexp.MustCompile(`^(?:W/)?"[\x21\x23-\x7e\x80-\xff]*"$`)
 
 // diskCache is a RoundTripper making cacheable GETs conditional.
 type diskCache struct {
@@ -89,12 +123,15 @@ func openCache(dir string, maxAge time.Duration, now func() time.Time, log *slog
 	if err := os.MkdirAll(dir, 0o700); err != nil {
 		return fmt.Errorf("GitHub cache: %w", err)
 	}
-	fi, err := os.Stat(dir)
+	fi, err := os.Lstat(dir)
 	if err != nil {
 		return fmt.Errorf("GitHub cache: %w", err)
 	}
 	if !fi.IsDir() {
-		return fmt.Errorf("GitHub cache %s is not a directory", dir)
+		return fmt.Errorf("GitHub cache %s is not a directory (a symbolic link is not followed)", dir)
+	}
+	if st, ok := fi.Sys().(*syscall.Stat_t); ok && int(st.Uid) != os.Geteuid() {
+		return fmt.Errorf("GitHub cache %s belongs to user %d, not to the user running changeproof (%d): use a directory of your own, or set github.cache_dir to off", dir, st.Uid, os.Geteuid())
 	}
 	if fi.Mode().Perm()&0o077 != 0 {
 		return fmt.Errorf("GitHub cache %s is open to others (mode %04o): chmod 700 it, or set github.cache_dir to another directory or off", dir, fi.Mode().Perm())
@@ -139,22 +176,36 @@ func (c *diskCache) path(key string) string { return filepath.Join(c.dir, key+".
 
 // load reads an entry; a missing, unreadable or inconsistent one is none
 // (and a bad one is removed).
-func (c *diskCache) load(key string) *cacheEntry {
+func (c *diskCache) load(key string, mk []byte) *cacheEntry {
 	p := c.path(key)
-	data, err := os.ReadFile(p)
-	if err != nil {
-		return nil
-	}
-	var e cacheEntry
 	bad := func(why string) *cacheEntry {
 		c.log.Warn("GitHub cache: ignoring a bad entry; fetching again", "file", p, "why", why)
 		_ = os.Remove(p)
 		return nil
 	}
+	f, err := os.OpenFile(p, os.O_RDONLY|syscall.O_NOFOLLOW, 0)
+	if err != nil {
+		if errors.Is(err, syscall.ELOOP) {
+			return bad("a symbolic link")
+		}
+		return nil
+	}
+	defer f.Close()
+	fi, err := f.Stat()
+	if err != nil {
+		return nil
+	}
+	if st, ok := fi.Sys().(*syscall.Stat_t); !fi.Mode().IsRegular() || fi.Mode().Perm()&0o077 != 0 || (ok && int(st.Uid) != os.Geteuid()) {
+		return bad("not a 0600 file of this user")
+	}
+	data, err := io.ReadAll(io.LimitReader(f, 2*maxCachedBody+64<<10))
+	if err != nil {
+		return nil
+	}
+	var e cacheEntry
 	if err := json.Unmarshal(data, &e); err != nil {
 		return bad("not JSON")
 	}
-	sum := sha256.Sum256(e.Body)
 	switch {
 	case e.Version != cacheVersion:
 		return bad("another version")
@@ -162,8 +213,10 @@ func (c *diskCache) load(key string) *cacheEntry {
 		return bad("its key does not match its name")
 	case e.ETag == "" && e.LastModified == "":
 		return bad("no validator")
-	case hex.EncodeToString(sum[:]) != e.BodySHA256:
-		return bad("its body does not match its digest")
+	case e.ETag != "" && !entityTag.MatchString(e.ETag):
+		return bad("not an entity-tag")
+	case !hmac.Equal([]byte(e.MAC), []byte(e.mac(mk))):
+		return bad("its MAC does not match: not written by this credential, or altered")
 	}
 	return &e
 }
@@ -197,7 +250,8 @@ func (c *diskCache) RoundTrip(r *http.Request) (*http.Response, error) {
 		return c.next.RoundTrip(r)
 	}
 	key := c.key(r)
-	cached := c.load(key)
+	mk := macKey(r.Header.Get("Authorization"))
+	cached := c.load(key, mk)
 	req := r
 	if cached != nil {
 		req = r.Clone(r.Context())
@@ -221,7 +275,7 @@ func (c *diskCache) RoundTrip(r *http.Request) (*http.Response, error) {
 		_ = os.Chtimes(c.path(key), now, now)
 		return c.serve(resp, cached), nil
 	case resp.StatusCode == http.StatusOK:
-		return c.keep(key, resp), nil
+		return c.keep(key, mk, resp), nil
 	}
 	return resp, nil
 }
@@ -234,10 +288,14 @@ func (c *diskCache) serve(notModified *http.Response, e *cacheEntry) *http.Respo
 		h[http.CanonicalHeaderKey(k)] = append([]string(nil), v...)
 	}
 	for k, v := range notModified.Header {
-		if strings.HasPrefix(k, "X-Ratelimit-") || k == "Date" || k == "X-Github-Request-Id" {
+		if strings.HasPrefix(k, "X-Ratelimit-") || k == "Date" || k == "X-Github-Request-Id" || k == "X-From-Cache" {
 			h[k] = v
 		}
 	}
+	// go-github must not take the rate-limit headers of a 304 (which does
+	// not count) as a limit it then enforces without asking: the pacer
+	// holds requests instead.
+	h.Set("X-From-Cache", "1")
 	resp := *notModified
 	resp.Status = "200 OK"
 	resp.StatusCode = http.StatusOK
@@ -248,9 +306,9 @@ func (c *diskCache) serve(notModified *http.Response, e *cacheEntry) *http.Respo
 }
 
 // keep stores a 200 answer that carries a validator, and hands it on.
-func (c *diskCache) keep(key string, resp *http.Response) *http.Response {
+func (c *diskCache) keep(key string, mk []byte, resp *http.Response) *http.Response {
 	etag, lm := resp.Header.Get("ETag"), resp.Header.Get("Last-Modified")
-	if etag == "" && lm == "" {
+	if (etag == "" && lm == "") || (etag != "" && !entityTag.MatchString(etag)) {
 		return resp
 	}
 	body, err := io.ReadAll(io.LimitReader(resp.Body, maxCachedBody+1))
@@ -263,13 +321,13 @@ func (c *diskCache) keep(key string, resp *http.Response) *http.Response {
 		// Only complete JSON answers are kept; the caller sees the error.
 		return resp
 	}
-	sum := sha256.Sum256(body)
-	e := &cacheEntry{Version: cacheVersion, Key: key, ETag: etag, LastModified: lm, Header: map[string][]string{}, BodySHA256: hex.EncodeToString(sum[:]), Body: body}
+	e := &cacheEntry{Version: cacheVersion, Key: key, ETag: etag, LastModified: lm, Header: map[string][]string{}, Body: body}
 	for _, k := range keptHeaders {
 		if v := resp.Header.Values(k); len(v) > 0 {
 			e.Header[k] = v
 		}
 	}
+	e.MAC = e.mac(mk)
 	c.store(e)
 	return resp
 }

@@ -162,9 +162,10 @@ func TestCorruptCacheEntryIsIgnored(t *testing.T) {
 		"another key":    bytes.Replace(good, []byte(`"key":"`), []byte(`"key":"0`), 1),
 		"truncated":      good[:len(good)/2],
 		"empty":          {},
-		"wrong version":  bytes.Replace(good, []byte(`"v":1`), []byte(`"v":9`), 1),
+		"wrong version":  bytes.Replace(good, []byte(`"v":2`), []byte(`"v":9`), 1),
 		"no validator":   bytes.Replace(good, []byte(`"etag":`), []byte(`"etag_":`), 1),
 		"restored entry": good,
+		"mac removed":    bytes.Replace(good, []byte(`"mac":"`), []byte(`"mac":"0`), 1),
 	} {
 		t.Run(name, func(t *testing.T) {
 			if err := os.WriteFile(path, bad, 0o600); err != nil {

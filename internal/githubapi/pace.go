@@ -49,7 +49,26 @@ type pacer struct {
 	inFlight map[string]int
 	// pauseUntil holds every request (a secondary limit's Retry-After).
 	pauseUntil time.Time
+	// sentSinceHold counts the requests admitted without a hold since the
+	// last hold; holdsInARow the holds with fewer than steadyRequests
+	// between them, and lastHold the end of the latest one counted (the
+	// workers held together count once).
+	sentSinceHold int
+	holdsInARow   int
+	lastHold      time.Time
 }
+
+// A server that keeps the limit exhausted — every answer saying nothing is
+// left, with a reset just within MaxRateLimitWait — would hold a run for
+// ever, one wait at a time. After maxHoldsInARow holds with fewer than
+// steadyRequests requests sent between them, requests are refused instead
+// (RateLimitExhaustedError), so the collection ends, recorded as incomplete.
+// A large collection that waits for each hourly reset sends thousands of
+// requests between its holds.
+const (
+	steadyRequests = 100
+	maxHoldsInARow = 4
+)
 
 // rateWindow is the latest word on one resource's primary limit.
 type rateWindow struct {
@@ -67,12 +86,18 @@ type RateLimitExhaustedError struct {
 	MaxWait  time.Duration
 	// Secondary: the wait is a secondary limit's Retry-After.
 	Secondary bool
+	// Holds, when set, is how many holds came one after another with
+	// hardly a request between them: the limit stays exhausted.
+	Holds int
 }
 
 func (e *RateLimitExhaustedError) Error() string {
 	what := fmt.Sprintf("the %s rate limit is exhausted until %s", e.Resource, e.Reset.UTC().Format(time.RFC3339))
 	if e.Secondary {
 		what = fmt.Sprintf("a secondary rate limit holds requests until %s", e.Reset.UTC().Format(time.RFC3339))
+	}
+	if e.Holds > 0 {
+		return fmt.Sprintf("%s: %s again after %d holds in a row with fewer than %d requests between them: the API keeps the limit exhausted", httpx.ErrNotSent, what, e.Holds, steadyRequests)
 	}
 	return fmt.Sprintf("%s: %s, a wait of %v, longer than the longest allowed (%v)", httpx.ErrNotSent, what, e.Wait.Round(time.Second), e.MaxWait)
 }
@@ -135,6 +160,7 @@ func (p *pacer) admit(ctx context.Context, res string) error {
 		if p.pauseUntil.IsZero() && !low {
 			// Nothing may hold the request: the clock is not read.
 			p.inFlight[res]++
+			p.admitted()
 			p.mu.Unlock()
 			return nil
 		}
@@ -157,11 +183,26 @@ func (p *pacer) admit(ctx context.Context, res string) error {
 		}
 		if until.IsZero() {
 			p.inFlight[res]++
+			p.admitted()
 			p.mu.Unlock()
 			return nil
 		}
+		if !until.Equal(p.lastHold) {
+			p.lastHold = until
+			if p.sentSinceHold >= steadyRequests {
+				p.holdsInARow = 0
+			}
+			p.holdsInARow++
+			p.sentSinceHold = 0
+		}
+		inARow := p.holdsInARow
 		p.mu.Unlock()
 		wait := until.Sub(now)
+		if inARow > maxHoldsInARow {
+			err := &RateLimitExhaustedError{Resource: res, Reset: reset, Wait: wait, MaxWait: p.maxWait, Secondary: secondary, Holds: inARow - 1}
+			p.log.Warn("GitHub rate limit: not sending", "err", err)
+			return err
+		}
 		if wait > p.maxWait {
 			err := &RateLimitExhaustedError{Resource: res, Reset: reset, Wait: wait, MaxWait: p.maxWait, Secondary: secondary}
 			p.log.Warn("GitHub rate limit: not sending", "err", err)
@@ -172,6 +213,13 @@ func (p *pacer) admit(ctx context.Context, res string) error {
 		if err := p.sleep(ctx, wait); err != nil {
 			return err
 		}
+	}
+}
+
+// admitted counts a request sent without a hold; p.mu is held.
+func (p *pacer) admitted() {
+	if p.sentSinceHold < steadyRequests {
+		p.sentSinceHold++
 	}
 }
 
