@@ -126,6 +126,12 @@ func (v *Verifier) open(ctx context.Context, envelope []byte) ([]byte, string, e
 	if len(accepted) == 0 {
 		return nil, "", errors.New("signature: no signature by a trusted key")
 	}
+	// The key id is not signed, and a blank one makes DSSE try every key:
+	// the envelope must name the key that signed it, as Sign writes it, so
+	// no second, byte-different file verifies for one statement.
+	if env.Signatures[0].KeyID != accepted[0].KeyID {
+		return nil, "", fmt.Errorf("signature: the envelope names key %q, but key %s signed it", env.Signatures[0].KeyID, accepted[0].KeyID)
+	}
 	return payload, accepted[0].KeyID, nil
 }
 
