@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"regexp"
 	"slices"
+	"strings"
 	"time"
 
 	"github.com/changeproof/changeproof/schedules"
@@ -96,8 +97,13 @@ type RunRecord struct {
 	Config *RunConfig `json:"config,omitempty"`
 	// API says what the run asked of GitHub; absent in records written
 	// before it was recorded, or when nothing counted the requests.
-	API      *RunAPI  `json:"api,omitempty"`
-	Producer Producer `json:"producer"`
+	API *RunAPI `json:"api,omitempty"`
+	// Claim names the claim under which the run collected its window (the
+	// store object that made it the window's only collector), and the
+	// expired claim of a crashed run it took over; absent in records
+	// written before windows were claimed.
+	Claim    *RunClaim `json:"claim,omitempty"`
+	Producer Producer  `json:"producer"`
 	// Previous links the record to the job's previous run record.
 	Previous Previous `json:"previous"`
 }
@@ -132,6 +138,50 @@ type RunAPI struct {
 	// NotModified is how many requests were answered 304 Not Modified and
 	// served from the conditional-request cache.
 	NotModified int64 `json:"notModified"`
+}
+
+// RunClaim is the claim on a job window a run held (docs/evidence.md,
+// "Claims").
+type RunClaim struct {
+	// Key is the claim's key in the store: claims/<job>/<window>/<generation>.json.
+	Key string `json:"key"`
+	// TakenOverFrom is the expired claim of an earlier run of the window
+	// that never recorded it (it crashed or was killed); absent otherwise.
+	TakenOverFrom *ClaimTakeover `json:"takenOverFrom,omitempty"`
+}
+
+// ClaimTakeover is an expired claim a run took the window over from.
+type ClaimTakeover struct {
+	// Key is the expired claim's key in the store.
+	Key string `json:"key"`
+	// Holder is who held it: host/pid/run id, as the claim says.
+	Holder string `json:"holder"`
+	// ExpiredAt is when it expired.
+	ExpiredAt time.Time `json:"expiredAt"`
+}
+
+// checkClaim checks a run record's claim: a key under claims/<job>/, and
+// a takeover naming another claim of the same job, its holder and when it
+// expired.
+func checkClaim(job string, c *RunClaim) error {
+	if c == nil {
+		return nil
+	}
+	prefix := "claims/" + job + "/"
+	if !strings.HasPrefix(c.Key, prefix) || len(c.Key) == len(prefix) {
+		return fmt.Errorf("predicate.claim.key %q is not a claim of job %s (%s...)", c.Key, job, prefix)
+	}
+	if o := c.TakenOverFrom; o != nil {
+		switch {
+		case !strings.HasPrefix(o.Key, prefix) || o.Key == c.Key:
+			return fmt.Errorf("predicate.claim.takenOverFrom.key %q is not another claim of job %s", o.Key, job)
+		case o.Holder == "":
+			return errors.New("predicate.claim.takenOverFrom.holder is empty")
+		case o.ExpiredAt.IsZero():
+			return errors.New("predicate.claim.takenOverFrom.expiredAt is required")
+		}
+	}
+	return nil
 }
 
 // VerifiedRun is a run record whose signature and statement checked out.
@@ -240,6 +290,9 @@ func checkRun(st *RunStatement) error {
 	}
 	if err := p.Window.Validate(); err != nil {
 		return fmt.Errorf("predicate.window: %w", err)
+	}
+	if err := checkClaim(p.Job, p.Claim); err != nil {
+		return err
 	}
 	if err := checkPrevious(p.Previous); err != nil {
 		return err

@@ -124,6 +124,58 @@ func TestRunRecordAPIStats(t *testing.T) {
 	}
 }
 
+// testClaim is the claim of runStatement's window taken over from a crashed
+// run.
+func testClaim() *evidence.RunClaim {
+	const w = "claims/acme-nightly/20261122T000000.000000000Z_20261123T000000.000000000Z/"
+	return &evidence.RunClaim{Key: w + "000001.json", TakenOverFrom: &evidence.ClaimTakeover{
+		Key: w + "000000.json", Holder: "host-a/4242/0123456789abcdef", ExpiredAt: time.Date(2026, 11, 23, 1, 0, 0, 0, time.UTC),
+	}}
+}
+
+func TestRunRecordClaim(t *testing.T) {
+	ctx := context.Background()
+	pub, priv := newKey(t)
+	for _, c := range []*evidence.RunClaim{testClaim(), {Key: testClaim().Key}} {
+		st := runStatement()
+		st.Predicate.Claim = c
+		env, err := newSigner(t, priv).SignRun(ctx, st)
+		if err != nil {
+			t.Fatal(err)
+		}
+		got, err := newVerifier(t, pub).VerifyRun(ctx, env)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if !reflect.DeepEqual(got.Statement.Predicate.Claim, c) {
+			t.Errorf("claim = %+v, want %+v", got.Statement.Predicate.Claim, c)
+		}
+		var e rawEnvelope
+		if err := json.Unmarshal(env, &e); err != nil {
+			t.Fatal(err)
+		}
+		p := string(mustDecode(t, e.Payload))
+		if !strings.Contains(p, `"claim":{"key":"`+c.Key+`"`) {
+			t.Errorf("payload %s lacks the claim", p)
+		}
+		if took := strings.Contains(p, `"takenOverFrom":{"key":"claims/acme-nightly/`); took != (c.TakenOverFrom != nil) {
+			t.Errorf("payload %s: takenOverFrom written %v, want %v", p, took, c.TakenOverFrom != nil)
+		}
+	}
+	// Records written before claims have no claim key and still verify.
+	env, err := newSigner(t, priv).SignRun(ctx, runStatement())
+	if err != nil {
+		t.Fatal(err)
+	}
+	var e rawEnvelope
+	if err := json.Unmarshal(env, &e); err != nil {
+		t.Fatal(err)
+	}
+	if p := string(mustDecode(t, e.Payload)); strings.Contains(p, `"claim"`) {
+		t.Errorf("a record without a claim writes %s", p)
+	}
+}
+
 func TestSignRunWritesEmptyListsForARunWithoutEvidence(t *testing.T) {
 	ctx := context.Background()
 	pub, priv := newKey(t)
@@ -262,6 +314,25 @@ func TestRunRecordsMustBeConsistent(t *testing.T) {
 		{"more retries than requests", func(st *evidence.RunStatement) {
 			st.Predicate.API = &evidence.RunAPI{Requests: 3, Retries: 4}
 		}, "predicate.api"},
+		{"claim of another job", func(st *evidence.RunStatement) {
+			st.Predicate.Claim = &evidence.RunClaim{Key: "claims/other/20261122T000000.000000000Z_20261123T000000.000000000Z/000000.json"}
+		}, "predicate.claim.key"},
+		{"claim without a key", func(st *evidence.RunStatement) { st.Predicate.Claim = &evidence.RunClaim{} }, "predicate.claim.key"},
+		{"takeover of itself", func(st *evidence.RunStatement) {
+			c := testClaim()
+			c.TakenOverFrom.Key = c.Key
+			st.Predicate.Claim = c
+		}, "takenOverFrom.key"},
+		{"takeover without holder", func(st *evidence.RunStatement) {
+			c := testClaim()
+			c.TakenOverFrom.Holder = ""
+			st.Predicate.Claim = c
+		}, "takenOverFrom.holder"},
+		{"takeover without expiry", func(st *evidence.RunStatement) {
+			c := testClaim()
+			c.TakenOverFrom.ExpiredAt = time.Time{}
+			st.Predicate.Claim = c
+		}, "takenOverFrom.expiredAt"},
 	} {
 		st := runStatement()
 		tc.mut(st)
