@@ -49,7 +49,10 @@ func TestClaimKeys(t *testing.T) {
 		func() error { _, err := ledger.ClaimKey("Bad Job", claimWindow, 0); return err },
 		func() error { _, err := ledger.ClaimKey("bp", claimWindow, -1); return err },
 		func() error { _, err := ledger.ClaimKey("bp", claimWindow, 1_000_000); return err },
-		func() error { _, err := ledger.ClaimKey("bp", schedules.Window{Start: claimWindow.End, End: claimWindow.Start}, 0); return err },
+		func() error {
+			_, err := ledger.ClaimKey("bp", schedules.Window{Start: claimWindow.End, End: claimWindow.Start}, 0)
+			return err
+		},
 		func() error { _, err := ledger.ParseClaimKey("claims/bp/x_y/000000.json"); return err },
 		func() error {
 			_, err := ledger.ParseClaimKey("claims/bp/20261124T000000.000000000Z_20261123T000000.000000000Z/000000.json")

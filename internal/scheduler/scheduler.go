@@ -68,6 +68,12 @@ type Options struct {
 	// APIStats, when set, returns the GitHub client's counts so far; each
 	// run record gets what they grew by during the run (evidence.RunAPI).
 	APIStats func() evidence.RunAPI
+	// Claims, when set, claims each window before it is collected, so
+	// that of all processes running the job, on whichever host, exactly
+	// one collects and records it (see ledger.Claims). A window another
+	// run holds is left to it: no evidence, no run record (Result.Held).
+	// A run is stopped when its claim expires.
+	Claims *ledger.Claims
 }
 
 // Scheduler runs jobs.
@@ -108,6 +114,10 @@ type Result struct {
 	Duration  time.Duration
 	// Finished is when the run (or the attempt to start it) ended.
 	Finished time.Time
+	// Held, when set, says that another run holds the window (or has
+	// collected it): this one collected and recorded nothing, and did
+	// not fail. Err is the same error.
+	Held *ledger.HeldError
 }
 
 // New returns a scheduler for jobs.
@@ -213,7 +223,10 @@ func (s *Scheduler) RunDue(ctx context.Context, j *Job, trigger string) []Result
 		r := s.runWindow(ctx, j, w, trigger)
 		out = append(out, r)
 		if r.Status == evidence.RunInterrupted || r.Record == nil {
-			// Collected again on the next tick or start.
+			// Collected again on the next tick or start; a window held by
+			// another run is followed by that run's next windows, never by
+			// this one's (two hosts collecting different windows of one
+			// job at once would fork its chains).
 			break
 		}
 	}
@@ -221,8 +234,15 @@ func (s *Scheduler) RunDue(ctx context.Context, j *Job, trigger string) []Result
 }
 
 func (s *Scheduler) recordMissed(ctx context.Context, j *Job, due schedules.Due, trigger string) Result {
+	wc, held, err := s.claim(ctx, j, due.Missed, trigger)
+	if held != nil || err != nil {
+		return s.notClaimed(j, due.Missed, trigger, held, err)
+	}
 	now := s.opts.Now().UTC()
 	rec := s.newRecord(j, due.Missed, trigger, now)
+	if wc != nil {
+		rec.Claim = wc.RunClaim()
+	}
 	rec.Status = evidence.RunMissed
 	rec.Error = fmt.Sprintf("not collected: %d windows were due, more than the catch-up limit of %d; %s",
 		len(due.Windows)+countTicks(j.Schedule, due.Missed), s.opts.MaxCatchUp, s.backfill("collect this period", j, due.Missed))
@@ -261,6 +281,51 @@ func (s *Scheduler) newRecord(j *Job, w schedules.Window, trigger string, starte
 	}
 }
 
+// claim claims window w of job j when the scheduler has Claims: it returns
+// the claim won (nil without Claims), or held when another run holds the
+// window or, for a scheduled window, recorded it meanwhile; err when the
+// store could not be asked.
+func (s *Scheduler) claim(ctx context.Context, j *Job, w schedules.Window, trigger string) (wc *ledger.WindowClaim, held *ledger.HeldError, err error) {
+	c := s.opts.Claims
+	if c == nil {
+		return nil, nil, nil
+	}
+	manual := trigger == evidence.TriggerManual
+	wc, err = c.Acquire(ctx, j.Name, w, manual)
+	if errors.As(err, &held) {
+		return nil, held, nil
+	}
+	if err != nil || manual {
+		return wc, nil, err
+	}
+	// Another host may have collected and recorded the window between
+	// this pass reading the job's last window and winning the claim.
+	rec, err := s.opts.Ledger.Recorded(ctx, j.Name, w)
+	if err != nil {
+		return nil, nil, fmt.Errorf("job %s: reading its run records after claiming window %s: %w", j.Name, w, err)
+	}
+	if rec != nil {
+		return nil, &ledger.HeldError{Job: j.Name, Window: w, Key: wc.Key, Holder: "another run", Until: wc.Claim.ExpiresAt, Record: rec.Key}, nil
+	}
+	return wc, nil, nil
+}
+
+// notClaimed reports a window this pass could not claim: another run holds
+// it (held), or the store could not be asked (err). Nothing was collected
+// or recorded.
+func (s *Scheduler) notClaimed(j *Job, w schedules.Window, trigger string, held *ledger.HeldError, err error) Result {
+	if err != nil {
+		r := s.notRun(j, trigger, err)
+		r.Window = w
+		return r
+	}
+	s.opts.Logger.Info("window held by another run; leaving it to that run", "job", j.Name, "window", w.String(),
+		"holder", held.Holder, "until", held.Until, "claim", held.Key, "record", held.Record)
+	r := Result{Job: j.Name, Trigger: trigger, Window: w, Err: held, Held: held, Finished: s.opts.Now()}
+	s.report(r)
+	return r
+}
+
 // notRun reports a pass of job j that could not start: nothing was
 // collected and no run record written; the next tick or start tries again.
 func (s *Scheduler) notRun(j *Job, trigger string, err error) Result {
@@ -295,6 +360,17 @@ func (s *Scheduler) RunWindow(ctx context.Context, j *Job, w schedules.Window, t
 
 // runWindow is RunWindow with the store lock held.
 func (s *Scheduler) runWindow(ctx context.Context, j *Job, w schedules.Window, trigger string) (r Result) {
+	wc, held, err := s.claim(ctx, j, w, trigger)
+	if held != nil || err != nil {
+		return s.notClaimed(j, w, trigger, held, err)
+	}
+	// The run ends when its claim does: after that another process may
+	// take the window over, and two collections of it would fork chains.
+	runCtx, cancelRun := ctx, context.CancelFunc(func() {})
+	if wc != nil {
+		runCtx, cancelRun = context.WithTimeout(ctx, wc.Claim.ExpiresAt.Sub(s.opts.Now()))
+	}
+	defer cancelRun()
 	started := s.opts.Now().UTC()
 	rec := s.newRecord(j, w, trigger, started)
 	r = Result{Job: j.Name, Trigger: trigger, Window: w}
@@ -326,7 +402,7 @@ func (s *Scheduler) runWindow(ctx context.Context, j *Job, w schedules.Window, t
 		}()
 		req := j.Request
 		req.Window = w
-		out, err := j.Runner.Run(ctx, j.Collector, req)
+		out, err := j.Runner.Run(runCtx, j.Collector, req)
 		r.Outcome = out
 		switch {
 		case err != nil:
@@ -352,6 +428,9 @@ func (s *Scheduler) runWindow(ctx context.Context, j *Job, w schedules.Window, t
 	case ctx.Err() != nil:
 		r.Status = evidence.RunInterrupted
 		r.Err = fmt.Errorf("interrupted by shutdown; the window is collected again at the next start: %w", r.Err)
+	case runCtx.Err() != nil:
+		r.Status = evidence.RunError
+		r.Err = fmt.Errorf("stopped when its claim on the window expired (scheduler.claim_ttl %s; raise it above the job's longest run): %w", s.opts.Claims.TTL, r.Err)
 	default:
 		r.Status = evidence.RunError
 	}
@@ -368,8 +447,20 @@ func (s *Scheduler) runWindow(ctx context.Context, j *Job, w schedules.Window, t
 	if s.opts.APIStats != nil {
 		rec.API = apiSince(s.opts.APIStats(), apiBefore)
 	}
+	if wc != nil {
+		rec.Claim = wc.RunClaim()
+	}
 	rec.FinishedAt = s.opts.Now().UTC()
 	r.Finished, r.Duration = rec.FinishedAt, rec.FinishedAt.Sub(started)
+	if took := s.superseded(ctx, wc); took != nil {
+		// Only a clock far off the store's gets here: the run was stopped
+		// when its claim expired. The taker records the window.
+		r.RecordErr = fmt.Errorf("not recorded: the window's claim was taken over by %s (claim %s) before this run ended", took.Holder, took.Key)
+		log.Error("the run record was not written", "err", r.RecordErr)
+		s.observe(r)
+		s.report(r)
+		return r
+	}
 	if headErr == nil {
 		r.Record, r.RecordErr = s.writeRecordAfter(ctx, rec, prev, headAt)
 	} else {
@@ -383,6 +474,21 @@ func (s *Scheduler) runWindow(ctx context.Context, j *Job, w schedules.Window, t
 	s.observe(r)
 	s.report(r)
 	return r
+}
+
+// superseded returns the claim that took wc's window over, if any; a store
+// that cannot say is taken to mean none.
+func (s *Scheduler) superseded(ctx context.Context, wc *ledger.WindowClaim) *ledger.HeldError {
+	if wc == nil {
+		return nil
+	}
+	ctx, cancel := recordContext(ctx)
+	defer cancel()
+	took, err := s.opts.Claims.Superseded(ctx, wc)
+	if err != nil {
+		s.opts.Logger.Warn("could not check that the window's claim is still this run's", "claim", wc.Key, "err", err)
+	}
+	return took
 }
 
 // apiSince is what the counts grew by since before.
