@@ -269,6 +269,13 @@ func TestChartRendersAndDecodesStrictly(t *testing.T) {
 				t.Errorf("%s: timeZone %v, want %q", cj.Name, cj.Spec.TimeZone, zone)
 			}
 			checkCronJob(t, cj, j.Name)
+			wantMem := "1Gi" // values.yaml's default
+			if j.Name == "ci-status_hourly" {
+				wantMem = "256Mi" // the sample's jobResources
+			}
+			if got := cj.Spec.JobTemplate.Spec.Template.Spec.Containers[0].Resources.Limits.Memory().String(); got != wantMem {
+				t.Errorf("%s: memory limit %s, want %s", cj.Name, got, wantMem)
+			}
 		}
 	})
 
@@ -556,6 +563,7 @@ func TestChartRefusesWhatCronJobsCannotRun(t *testing.T) {
 		{"seconds", "values-every.yaml", []string{"config.jobs[1].schedule=0 0 * * * *"}, `job "quick-check": schedule "0 0 * * * *": Kubernetes CronJobs take five fields`},
 		{"no signing key", "values-every.yaml", []string{"config.jobs[1].schedule=@hourly", "signingKey.existingSecret="}, "signingKey.existingSecret is required"},
 		{"other key path", "values-every.yaml", []string{"config.jobs[1].schedule=@hourly", "config.key=/keys/signing.key"}, `config.key is "/keys/signing.key"`},
+		{"resources of no job", "values-every.yaml", []string{"config.jobs[1].schedule=@hourly", "jobResources.merge-activty-daily.limits.memory=1Gi"}, `jobResources.merge-activty-daily: there is no job "merge-activty-daily" in config.jobs`},
 		{"serve without token", "values-sample.yaml", []string{"serve.tokenSecret.name="}, "serve.tokenSecret.name is required when serve.enabled"},
 	}
 	for _, c := range cases {
