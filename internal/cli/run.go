@@ -18,6 +18,7 @@ import (
 
 	"github.com/changeproof/changeproof/evidence"
 	"github.com/changeproof/changeproof/internal/config"
+	"github.com/changeproof/changeproof/internal/ledger"
 	"github.com/changeproof/changeproof/internal/scheduler"
 	"github.com/changeproof/changeproof/schedules"
 )
@@ -27,13 +28,14 @@ type runFlags struct {
 	once       bool
 	listen     string
 	output     string
+	jobs       []string
 	sourceFlags
 }
 
 func (app *App) runCmd() *cobra.Command {
 	var f runFlags
 	cmd := &cobra.Command{
-		Use:   "run --config FILE [--once]",
+		Use:   "run --config FILE [--once] [--job NAME]...",
 		Short: "Run the config's jobs on their schedules (or once, for cron jobs and timers)",
 		Long: `Run every job of the config file on its cron schedule. Each run collects the
 window between the job's previous schedule tick and this one, so successive
@@ -54,7 +56,16 @@ schedule does not retry it.
 
 Runs and collect commands of this host writing to one store take turns (a
 lock on a directory store's directory, or on a file beside the spool for a
-bucket), so hash chains never fork; run one scheduler per store.
+bucket), so hash chains never fork.
+
+Across hosts, each window is claimed before it is collected: a create-only
+object claims/<job>/<window>/<generation>.json in the store. Of all the
+processes running a job's window at once (two CronJob pods, a daemon and a
+--once), exactly one wins the claim and collects and records it; the others
+print who holds the window until when, write nothing and exit 0. A claim
+left by a crashed run expires after scheduler.claim_ttl (default 1h) and is
+then taken over by the next run, whose run record says so; a run is stopped
+when its own claim expires, so keep claim_ttl above the longest run.
 
 On SIGTERM or SIGINT the daemon takes no new runs and gives the run in progress
 scheduler.shutdown_grace (default 30s) to finish; then, or at a second signal,
@@ -68,11 +79,14 @@ time, last success time, duration, status, findings by status, the end of the
 newest window, runs and skipped ticks.
 
 --once runs every job's due windows (catch-up included) and exits: for
-Kubernetes CronJobs and systemd timers. Exit 0 when every run succeeded, 2
-when any failed or its evidence is only in the spool.`,
+Kubernetes CronJobs and systemd timers. Exit 0 when every run succeeded or
+was left to the run holding its window, 2 when any failed or its evidence is
+only in the spool. --job (repeatable) runs only the named jobs (one CronJob
+per job).`,
 		Example: `  changeproof config validate changeproof.yaml
   changeproof run --config changeproof.yaml
   changeproof run --config changeproof.yaml --once
+  changeproof run --config changeproof.yaml --once --job bp-daily
   changeproof run --config changeproof.yaml --listen 127.0.0.1:9100`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error { return app.runJobs(cmd, &f) },
@@ -82,6 +96,7 @@ when any failed or its evidence is only in the spool.`,
 	fs.BoolVar(&f.once, "once", false, "run the due windows of every job, then exit")
 	fs.StringVar(&f.listen, "listen", "", "address of /healthz and /metrics (default the config's scheduler.listen, else "+config.DefaultListen+"; off disables)")
 	fs.StringVarP(&f.output, "output", "o", "table", "output format of the run lines: table or json")
+	fs.StringArrayVar(&f.jobs, "job", nil, "run only this job of the config (repeatable; default every job)")
 	f.sourceFlags.register(fs)
 	return cmd
 }
@@ -162,6 +177,9 @@ func (app *App) nothingDue(jobs []*scheduler.Job) {
 func (app *App) onceExit(results []scheduler.Result, s *session) error {
 	failed := 0
 	for _, r := range results {
+		if r.Held != nil {
+			continue // another run holds (or collected) the window: not a failure
+		}
 		if r.Status != evidence.RunSuccess || r.RecordErr != nil {
 			failed++
 		}
@@ -194,15 +212,33 @@ func (app *App) prepareRun(cmd *cobra.Command, f *runFlags) (*scheduler.Schedule
 	if f.once && f.listen != "" && f.listen != "off" {
 		return nil, nil, errors.New("--listen cannot be combined with --once: a single pass serves no metrics")
 	}
-	s, jobs, err := app.loadJobs(f.configPath, &f.sourceFlags)
+	cfg, catalog, err := app.loadConfig(f.configPath)
 	if err != nil {
 		return nil, nil, err
 	}
-	if len(jobs) == 0 {
+	if len(cfg.Jobs) == 0 {
 		return nil, nil, fmt.Errorf("%s has no jobs: add a jobs section (see `changeproof config validate --help`)", f.configPath)
+	}
+	for _, name := range f.jobs {
+		if _, err := cfg.Job(name); err != nil {
+			return nil, nil, fmt.Errorf("--job: %w", err)
+		}
+	}
+	s, err := app.newSession(cfg, catalog, &f.sourceFlags, true)
+	if err != nil {
+		return nil, nil, err
+	}
+	// Only the jobs named are resolved: a job this process does not run
+	// needs none of its secrets.
+	jobs, err := s.jobs(f.jobs...)
+	if err != nil {
+		return nil, nil, err
 	}
 	if err := s.open(cmd.Context(), jobs...); err != nil {
 		return nil, nil, err
+	}
+	if hostLock != nil {
+		s.lock = hostLock
 	}
 	app.metrics = scheduler.NewMetrics()
 	for _, j := range jobs {
@@ -214,6 +250,21 @@ func (app *App) prepareRun(cmd *cobra.Command, f *runFlags) (*scheduler.Schedule
 		Report:        func(r scheduler.Result) { app.printRun(f.output, r) },
 	}
 	return s.scheduler(jobs, opts), s, nil
+}
+
+// hostLock, when set, replaces the store's host lock in run. Only tests
+// set it: to give each process its own lock, as processes on two hosts
+// sharing a store have, so that only claims keep them apart.
+var hostLock func(context.Context) (func(), error)
+
+// claims are the claims on job windows, in the store itself (never its
+// spool), held by this process.
+func (s *session) claims() *ledger.Claims {
+	store := s.store
+	if s.spool != nil {
+		store = s.spool.Remote()
+	}
+	return &ledger.Claims{Store: store, Ledger: s.ledger, TTL: s.cfg.ClaimTTL(), Now: s.app.Now, Holder: ledger.NewClaimHolder()}
 }
 
 // loadJobs loads a config and resolves all its jobs, writing nothing.
@@ -249,7 +300,13 @@ type runLine struct {
 	Counts   map[evidence.Status]int `json:"counts,omitempty"`
 	Record   string                  `json:"record,omitempty"`
 	Error    string                  `json:"error,omitempty"`
+	// Held says which run holds the window (status "held"): this process
+	// left it to that run, writing nothing.
+	Held string `json:"held,omitempty"`
 }
+
+// statusHeld is the status printed for a window left to the run holding it.
+const statusHeld evidence.RunStatus = "held"
 
 func (app *App) printRun(format string, r scheduler.Result) {
 	l := runLine{Job: r.Job, Trigger: r.Trigger, Status: r.Status}
@@ -264,7 +321,10 @@ func (app *App) printRun(format string, r scheduler.Result) {
 	if r.Record != nil {
 		l.Record = r.Record.Key
 	}
-	if r.Err != nil {
+	switch {
+	case r.Held != nil:
+		l.Status, l.Held = statusHeld, oneLine(r.Held.Error())
+	case r.Err != nil:
 		l.Error = oneLine(r.Err.Error())
 	}
 	if r.RecordErr != nil {
@@ -285,6 +345,9 @@ func (app *App) printRun(format string, r scheduler.Result) {
 	}
 	if l.Error != "" {
 		line += "  " + l.Error
+	}
+	if l.Held != "" {
+		line += "  " + l.Held
 	}
 	fmt.Fprintln(app.Stdout, strings.TrimRight(line, " "))
 }

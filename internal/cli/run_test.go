@@ -132,11 +132,12 @@ func TestBadConfigsNameTheKeyAndLine(t *testing.T) {
 		{"bad listen", "scheduler:\n  listen: 9464\n", "scheduler.listen"},
 		{"empty controls", job("    collector: branch-protection\n    schedule: \"@daily\"\n    scope: {orgs: [acme]}\n    controls: []\n"), ":12:15: jobs[0].controls: empty"},
 		{"no grace", "scheduler:\n  shutdown_grace: 0s\n", "scheduler.shutdown_grace \"0s\": want a duration from 1s to 1h"},
+		{"short claim ttl", "scheduler:\n  claim_ttl: 5s\n", ":6:14: scheduler.claim_ttl \"5s\": want a duration from 1m to 168h"},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
 			path := e.writeConfig(t, c.jobs)
-			if c.name == "bad listen" || c.name == "no grace" {
+			if c.name == "bad listen" || c.name == "no grace" || c.name == "short claim ttl" {
 				data, _ := os.ReadFile(path)
 				_ = os.WriteFile(path, bytes.Replace(data, []byte("scheduler:\n  listen: off\n"), nil, 1), 0o600)
 			}

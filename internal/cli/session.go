@@ -254,6 +254,7 @@ func (s *session) storeOptions() (storage.Options, error) {
 func (s *session) scheduler(jobs []*scheduler.Job, opts scheduler.Options) *scheduler.Scheduler {
 	opts.Ledger = s.ledger
 	opts.Lock = s.lock
+	opts.Claims = s.claims()
 	opts.Now = s.app.Now
 	opts.Logger = s.logger
 	opts.Producer = s.producer()

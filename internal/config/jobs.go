@@ -20,6 +20,16 @@ const DefaultListen = "127.0.0.1:9464"
 // SIGTERM before it is abandoned (and recorded as interrupted).
 const DefaultShutdownGrace = 30 * time.Second
 
+// DefaultClaimTTL is how long a run's claim on a job window holds before
+// another process may take the window over (a crashed run's claim).
+const DefaultClaimTTL = time.Hour
+
+// Bounds of scheduler.claim_ttl.
+const (
+	minClaimTTL = time.Minute
+	maxClaimTTL = 7 * 24 * time.Hour
+)
+
 // Scheduler configures `changeproof run`.
 type Scheduler struct {
 	// Listen is the address of /healthz and /metrics (default
@@ -33,6 +43,10 @@ type Scheduler struct {
 	// ShutdownGrace is how long a run may finish after SIGTERM before it
 	// is abandoned (default 30s).
 	ShutdownGrace string `yaml:"shutdown_grace"`
+	// ClaimTTL is how long a run's claim on a job window holds (default
+	// 1h): longer than the longest run, since a run is stopped when its
+	// claim expires and another process may then take the window over.
+	ClaimTTL string `yaml:"claim_ttl"`
 }
 
 // Job is one scheduled collection.
@@ -98,6 +112,15 @@ func (c *Config) ShutdownGrace() time.Duration {
 	return d
 }
 
+// ClaimTTL is how long a run's claim on a job window holds.
+func (c *Config) ClaimTTL() time.Duration {
+	if c.Scheduler.ClaimTTL == "" {
+		return DefaultClaimTTL
+	}
+	d, _ := time.ParseDuration(c.Scheduler.ClaimTTL) // checked by Parse
+	return d
+}
+
 func (c *Config) checkScheduler() error {
 	s := c.Scheduler
 	if s.Listen != "" && s.Listen != "off" {
@@ -116,6 +139,11 @@ func (c *Config) checkScheduler() error {
 	if g := s.ShutdownGrace; g != "" {
 		if d, err := time.ParseDuration(g); err != nil || d < time.Second || d > time.Hour {
 			return fmt.Errorf("%s %q: want a duration from 1s to 1h, such as 30s", c.At("scheduler.shutdown_grace"), g)
+		}
+	}
+	if t := s.ClaimTTL; t != "" {
+		if d, err := time.ParseDuration(t); err != nil || d < minClaimTTL || d > maxClaimTTL {
+			return fmt.Errorf("%s %q: want a duration from 1m to 168h, longer than the job's longest run, such as 1h", c.At("scheduler.claim_ttl"), t)
 		}
 	}
 	return nil

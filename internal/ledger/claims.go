@@ -214,7 +214,8 @@ func (cur *current) holder() string {
 // expired nor settled) or, unless again is set, when a run record settled
 // the window's claim (the window was collected). With again (a manual run
 // collecting a window anew), a settled claim is followed by the next
-// generation. An expired claim is taken over with the next generation.
+// generation; so is the claim of an interrupted run, whose window is
+// collected again. An expired claim is taken over with the next generation.
 // Any other error means the store could not be asked or written: nothing
 // was claimed.
 func (c *Claims) Acquire(ctx context.Context, job string, w schedules.Window, again bool) (*WindowClaim, error) {
@@ -236,12 +237,12 @@ func (c *Claims) Acquire(ctx context.Context, job string, w schedules.Window, ag
 		gen := 0
 		var over *evidence.ClaimTakeover
 		if cur != nil {
-			record, err := c.settledBy(ctx, job, cur)
+			record, reopened, err := c.settledBy(ctx, job, cur)
 			if err != nil {
 				return nil, fmt.Errorf("job %s: reading the run records that settle claim %s: %w", job, cur.key, err)
 			}
 			switch {
-			case record != "" && !again:
+			case record != "" && !again && !reopened:
 				return nil, &HeldError{Job: job, Window: w, Key: cur.key, Holder: cur.holder(), Until: cur.expires, Record: record}
 			case record == "" && c.now().Before(cur.expires):
 				return nil, &HeldError{Job: job, Window: w, Key: cur.key, Holder: cur.holder(), Until: cur.expires}
@@ -338,27 +339,27 @@ func (c *Claims) current(ctx context.Context, prefix string) (*current, error) {
 }
 
 // settledBy is the run record (verified with the ledger's key) that names
-// the claim cur, or "" when none does. Records are read newest first, back
-// to one TTL before the claim was made: the run that holds a claim records
-// after it claimed.
-func (c *Claims) settledBy(ctx context.Context, job string, cur *current) (string, error) {
+// the claim cur, or "" when none does; reopened when that run was
+// interrupted (shutdown abandoned it: its window is collected again).
+// Records are read newest first, back to one TTL before the claim was made:
+// the run that holds a claim records after it claimed.
+func (c *Claims) settledBy(ctx context.Context, job string, cur *current) (key string, reopened bool, err error) {
 	if c.Ledger == nil {
-		return "", nil
+		return "", false, nil
 	}
 	from := cur.expires.Add(-2 * c.TTL)
 	if cur.claim != nil && cur.claim.ClaimedAt.Before(from) {
 		from = cur.claim.ClaimedAt
 	}
-	var key string
-	err := c.Ledger.runRecords(ctx, job, true, func(e *RunEntry) bool {
+	err = c.Ledger.runRecords(ctx, job, true, func(e *RunEntry) bool {
 		p := e.Statement.Predicate
 		if p.Claim != nil && p.Claim.Key == cur.key {
-			key = e.Key
+			key, reopened = e.Key, p.Status == evidence.RunInterrupted
 			return false
 		}
 		return !p.FinishedAt.Before(from.Add(-c.TTL))
 	})
-	return key, err
+	return key, reopened, err
 }
 
 // Recorded returns the newest run record of job's schedule (verified with

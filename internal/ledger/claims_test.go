@@ -193,6 +193,19 @@ func TestAClaimSettledByItsRunRecord(t *testing.T) {
 	if err != nil || wc.Claim.Generation != 1 || wc.TakenOverFrom != nil || wc.Claim.TakesOver != "" {
 		t.Fatalf("again: %+v, %v", wc, err)
 	}
+	// An interrupted run's record reopens its claim: the window is
+	// collected again, under the next generation, without a takeover.
+	w2 := schedules.Window{Start: claimWindow.End, End: claimWindow.End.Add(24 * time.Hour)}
+	c2, err := claimsOf(e, clock, "stopped").Acquire(context.Background(), "bp", w2, false)
+	if err != nil {
+		t.Fatal(err)
+	}
+	rec2 := e.record("bp", evidence.RunInterrupted, evidence.TriggerSchedule)
+	rec2.Window, rec2.Claim = w2, c2.RunClaim()
+	e.appendRun(rec2)
+	if wc, err := claimsOf(e, clock, "next").Acquire(context.Background(), "bp", w2, false); err != nil || wc.Claim.Generation != 1 || wc.TakenOverFrom != nil {
+		t.Fatalf("after an interrupted run: %+v, %v", wc, err)
+	}
 	if got, err := e.ledger.Recorded(context.Background(), "bp", claimWindow); err != nil || got == nil || got.Key != run.Key {
 		t.Fatalf("recorded: %+v, %v", got, err)
 	}

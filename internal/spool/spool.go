@@ -224,6 +224,10 @@ func (s *Store) Describe() storage.Description { return s.remote.Describe() }
 // Dir is the spool directory.
 func (s *Store) Dir() string { return s.dir }
 
+// Remote is the remote store itself, for writes that must reach it or
+// fail, never wait in the spool (claims on job windows).
+func (s *Store) Remote() storage.Store { return s.remote }
+
 // Spooled lists the keys this Store spooled since it was opened.
 func (s *Store) Spooled() []string {
 	s.mu.Lock()
