@@ -173,7 +173,7 @@ Exit codes: 0 evidence written (whatever its findings) or command succeeded;
 	root.PersistentFlags().StringVar(&logLevel, "log-level", "warn", "log level on stderr: debug, info, warn or error")
 	root.CompletionOptions.DisableDefaultCmd = true
 	root.SetFlagErrorFunc(func(_ *cobra.Command, err error) error { return err })
-	root.AddCommand(app.collectCmd(), app.verifyCmd(), app.flushCmd(), app.storageCmd(), app.keygenCmd(), app.controlsCmd(), app.runCmd(), app.configCmd(), app.bundleCmd(), app.sampleCmd(), app.serveCmd(), app.coverageCmd(), app.exportCmd(), app.versionCmd())
+	root.AddCommand(app.collectCmd(), app.verifyCmd(), app.flushCmd(), app.storageCmd(), app.keygenCmd(), app.controlsCmd(), app.runCmd(), app.configCmd(), app.bundleCmd(), app.sampleCmd(), app.serveCmd(), app.coverageCmd(), app.exportCmd(), app.keyCmd(), app.versionCmd())
 	return root
 }
 
