@@ -2,7 +2,12 @@ package helm_test
 
 import (
 	"bytes"
+	"context"
+	"crypto/rand"
+	"crypto/rsa"
+	"crypto/x509"
 	"encoding/json"
+	"encoding/pem"
 	"fmt"
 	"os"
 	"os/exec"
@@ -10,6 +15,7 @@ import (
 	"regexp"
 	"strings"
 	"testing"
+	"time"
 
 	appsv1 "k8s.io/api/apps/v1"
 	batchv1 "k8s.io/api/batch/v1"
@@ -17,7 +23,9 @@ import (
 	"sigs.k8s.io/yaml"
 
 	"github.com/changeproof/changeproof/evidence"
+	"github.com/changeproof/changeproof/internal/cli"
 	"github.com/changeproof/changeproof/internal/config"
+	"github.com/changeproof/changeproof/internal/githubapi"
 )
 
 const chartDir = "changeproof"
@@ -448,8 +456,23 @@ func checkCronJob(t *testing.T, cj batchv1.CronJob, job string) {
 	if secretVol == nil {
 		t.Fatalf("%s: no volume of the signing key Secret", cj.Name)
 	}
-	if m := secretVol.Secret.DefaultMode; m == nil || *m&0o077&^0o040 != 0 {
-		t.Errorf("%s: signing key Secret defaultMode %v, want 0400", cj.Name, m)
+	if m := secretVol.Secret.DefaultMode; m == nil {
+		t.Errorf("%s: signing key Secret has no defaultMode, want 0440", cj.Name)
+	} else if *m != 0o440 {
+		t.Errorf("%s: signing key Secret defaultMode %04o, want 0440 (what fsGroup makes of it anyway)", cj.Name, *m)
+	}
+	if sc := ps.SecurityContext; sc == nil || sc.FSGroup == nil || sc.RunAsGroup == nil || *sc.FSGroup != *sc.RunAsGroup {
+		t.Errorf("%s: fsGroup is not the pod's group, so the init container cannot read the 0440 Secret: %+v", cj.Name, sc)
+	}
+
+	// The keys are installed by the changeproof image itself: no second
+	// image reads them.
+	init := ps.InitContainers[0]
+	if init.Image != c.Image || init.ImagePullPolicy != c.ImagePullPolicy {
+		t.Errorf("%s/%s: image %q (%s), want the job's own %q (%s)", cj.Name, init.Name, init.Image, init.ImagePullPolicy, c.Image, c.ImagePullPolicy)
+	}
+	if len(init.Command) != 0 || len(init.Args) < 5 || strings.Join(init.Args[:4], " ") != "key install --to /run/changeproof/keys" {
+		t.Errorf("%s/%s: command %q args %q, want the image's entrypoint with key install --to /run/changeproof/keys FILE...", cj.Name, init.Name, init.Command, init.Args)
 	}
 	for _, ctr := range append(append([]corev1.Container{}, ps.InitContainers...), ps.Containers...) {
 		for _, vm := range ctr.VolumeMounts {
@@ -467,11 +490,13 @@ func checkCronJob(t *testing.T, cj batchv1.CronJob, job string) {
 	}
 }
 
-// TestKeyCopyMakesAKeyChangeproofAccepts runs the init container's script
-// against a directory laid out as the kubelet lays out a Secret volume
-// with fsGroup (0440 files behind ..data symlinks): the copy must be one
-// changeproof loads.
-func TestKeyCopyMakesAKeyChangeproofAccepts(t *testing.T) {
+// TestKeyInstallMakesKeysChangeproofAccepts runs the init container's
+// command in-process against directories laid out as the kubelet lays out
+// the pod's volumes: each Secret as 0440 files behind ..data symlinks
+// (defaultMode with fsGroup), the emptyDir as drwxrwxrwx. The keys must
+// then be ones changeproof loads at the paths its config names, through
+// the changeproof container's mounts.
+func TestKeyInstallMakesKeysChangeproofAccepts(t *testing.T) {
 	out, err := render(t, "values-app.yaml")
 	if err != nil {
 		t.Fatalf("helm template: %v", err)
@@ -487,48 +512,87 @@ func TestKeyCopyMakesAKeyChangeproofAccepts(t *testing.T) {
 	if cfg.GitHub.App == nil || cfg.GitHub.App.PrivateKeyFile != "/run/changeproof/keys/github-app.pem" {
 		t.Fatalf("github.app = %+v, want private_key_file at the chart's mount", cfg.GitHub.App)
 	}
-	init := m.cronJobs[0].Spec.JobTemplate.Spec.Template.Spec.InitContainers[0]
-	if len(init.Command) != 3 || init.Command[1] != "-c" {
-		t.Fatalf("init command %q", init.Command)
-	}
+	ps := m.cronJobs[0].Spec.JobTemplate.Spec.Template.Spec
+	init, job := ps.InitContainers[0], ps.Containers[0]
 
-	dir := t.TempDir()
-	priv := filepath.Join(dir, "src.key")
-	if _, err := evidence.GenerateKeyFiles(priv, priv+".pub"); err != nil {
+	keyDir := t.TempDir()
+	if _, err := evidence.GenerateKeyFiles(filepath.Join(keyDir, "k"), filepath.Join(keyDir, "k.pub")); err != nil {
 		t.Fatal(err)
 	}
-	keyPEM, err := os.ReadFile(priv)
+	signing, err := os.ReadFile(filepath.Join(keyDir, "k"))
 	if err != nil {
 		t.Fatal(err)
 	}
-	in, outDir := filepath.Join(dir, "in"), filepath.Join(dir, "out")
-	for _, sub := range []struct{ dir, file string }{{"signing", "signing.key"}, {"github-app", "github-app.pem"}} {
-		data := filepath.Join(in, sub.dir, "..2026_11_23_00_00_00.000000001")
-		if err := os.MkdirAll(data, 0o755); err != nil {
-			t.Fatal(err)
-		}
-		if err := os.WriteFile(filepath.Join(data, sub.file), keyPEM, 0o440); err != nil {
-			t.Fatal(err)
-		}
-		if err := os.Symlink(filepath.Base(data), filepath.Join(in, sub.dir, "..data")); err != nil {
-			t.Fatal(err)
-		}
-		if err := os.Symlink(filepath.Join("..data", sub.file), filepath.Join(in, sub.dir, sub.file)); err != nil {
-			t.Fatal(err)
-		}
-	}
-	if err := os.Mkdir(outDir, 0o777); err != nil {
+	rk, err := rsa.GenerateKey(rand.Reader, 2048)
+	if err != nil {
 		t.Fatal(err)
 	}
-	if _, err := evidence.LoadPrivateKey(filepath.Join(in, "signing", "signing.key")); err == nil {
-		t.Fatal("changeproof accepted the 0440 Secret file itself; this test no longer shows why the copy is needed")
+	app := pem.EncodeToMemory(&pem.Block{Type: "RSA PRIVATE KEY", Bytes: x509.MarshalPKCS1PrivateKey(rk)})
+	// The Secrets' data by name and key, as values-app.yaml names them.
+	secrets := map[string][]byte{"changeproof-signing-key/signing.key": signing, "changeproof-github-app/app.pem": app}
+
+	root := t.TempDir()
+	volDir := map[string]string{}
+	for _, v := range ps.Volumes {
+		dir := filepath.Join(root, v.Name)
+		volDir[v.Name] = dir
+		switch {
+		case v.Secret != nil:
+			files := map[string][]byte{}
+			for _, it := range v.Secret.Items {
+				b, ok := secrets[v.Secret.SecretName+"/"+it.Key]
+				if !ok {
+					t.Fatalf("volume %s: Secret %s key %s is not one values-app.yaml names", v.Name, v.Secret.SecretName, it.Key)
+				}
+				files[it.Path] = b
+			}
+			kubeletSecret(t, dir, files, os.FileMode(*v.Secret.DefaultMode))
+		case v.EmptyDir != nil:
+			if err := os.Mkdir(dir, 0o777); err != nil {
+				t.Fatal(err)
+			}
+			if err := os.Chmod(dir, 0o777); err != nil { // as the kubelet makes an emptyDir
+				t.Fatal(err)
+			}
+		}
 	}
-	cmd := exec.Command("/bin/sh", "-c", init.Command[2])
-	cmd.Env = []string{"KEYS_IN=" + in, "KEYS_OUT=" + outDir, "PATH=" + os.Getenv("PATH")}
-	if b, err := cmd.CombinedOutput(); err != nil {
-		t.Fatalf("key copy script: %v\n%s", err, b)
+	// local maps a path in a container to the test's directory of the
+	// volume mounted there.
+	local := func(c corev1.Container, p string) string {
+		t.Helper()
+		for _, vm := range c.VolumeMounts {
+			if p == vm.MountPath || strings.HasPrefix(p, vm.MountPath+"/") {
+				return volDir[vm.Name] + strings.TrimPrefix(p, vm.MountPath)
+			}
+		}
+		t.Fatalf("%s: %s is on none of the container's volumes", c.Name, p)
+		return ""
 	}
-	ents, err := os.ReadDir(outDir)
+	args := append([]string{}, init.Args...)
+	for i, a := range args {
+		if strings.HasPrefix(a, "/") {
+			args[i] = local(init, a)
+		}
+	}
+	signingPath, appPath := local(job, cfg.Key), local(job, cfg.GitHub.App.PrivateKeyFile)
+	if _, err := evidence.LoadPrivateKey(local(init, "/run/secrets/changeproof/signing/signing.key")); err == nil {
+		t.Fatal("changeproof accepts the 0440 Secret file itself; this test no longer shows why the copy is needed")
+	}
+
+	var stdout, stderr bytes.Buffer
+	code := cli.Main(context.Background(), args, &cli.App{
+		Stdout: &stdout,
+		Stderr: &stderr,
+		Getenv: func(string) string { return "" },
+		Now:    func() time.Time { return time.Date(2026, 11, 23, 6, 0, 0, 0, time.UTC) },
+	})
+	if code != 0 {
+		t.Fatalf("changeproof %s: exit %d\n%s%s", strings.Join(init.Args, " "), code, stdout.String(), stderr.String())
+	}
+	if o := stdout.String() + stderr.String(); strings.Contains(o, "PRIVATE KEY") || strings.Contains(o, strings.Split(string(signing), "\n")[1]) || strings.Contains(o, strings.Split(string(app), "\n")[1]) {
+		t.Errorf("key install printed key material:\n%s", o)
+	}
+	ents, err := os.ReadDir(filepath.Dir(signingPath))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -537,19 +601,73 @@ func TestKeyCopyMakesAKeyChangeproofAccepts(t *testing.T) {
 		names = append(names, e.Name())
 	}
 	if strings.Join(names, " ") != "github-app.pem signing.key" {
-		t.Fatalf("copied %v, want github-app.pem and signing.key only", names)
+		t.Fatalf("installed %v, want github-app.pem and signing.key only", names)
 	}
-	for _, n := range names {
-		fi, err := os.Stat(filepath.Join(outDir, n))
+	if _, err := evidence.LoadPrivateKey(signingPath); err != nil {
+		t.Errorf("changeproof refuses the installed signing key: %v", err)
+	}
+	if _, err := githubapi.LoadAppKey(appPath); err != nil {
+		t.Errorf("changeproof refuses the installed GitHub App key: %v", err)
+	}
+}
+
+// kubeletSecret lays out files as the kubelet lays out a Secret volume:
+// each a symlink into ..data, a symlink to a timestamped directory holding
+// the files with the volume's mode.
+func kubeletSecret(t *testing.T, dir string, files map[string][]byte, mode os.FileMode) {
+	t.Helper()
+	data := filepath.Join(dir, "..2026_11_23_00_00_00.000000001")
+	if err := os.MkdirAll(data, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Symlink(filepath.Base(data), filepath.Join(dir, "..data")); err != nil {
+		t.Fatal(err)
+	}
+	for name, b := range files {
+		p := filepath.Join(data, name)
+		if err := os.WriteFile(p, b, mode); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.Chmod(p, mode); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.Symlink(filepath.Join("..data", name), filepath.Join(dir, name)); err != nil {
+			t.Fatal(err)
+		}
+	}
+}
+
+// A run is stopped when its window claim expires, so no pod may be given
+// longer: the deadline is the claim_ttl unless set shorter.
+func TestCronJobDeadlineIsTheClaimTTL(t *testing.T) {
+	cases := []struct {
+		values string
+		set    []string
+		want   time.Duration
+	}{
+		{"values-sample.yaml", nil, 6 * time.Hour},       // its claim_ttl
+		{"values-app.yaml", nil, config.DefaultClaimTTL}, // none: changeproof's default
+		{"values-app.yaml", []string{"config.scheduler.claim_ttl=1h30m"}, 90 * time.Minute},
+		{"values-app.yaml", []string{"cronJob.activeDeadlineSeconds=1800"}, 30 * time.Minute},
+	}
+	for _, c := range cases {
+		out, err := render(t, c.values, c.set...)
+		if err != nil {
+			t.Fatalf("helm template -f %s %v: %v", c.values, c.set, err)
+		}
+		m := decodeAll(t, out)
+		cfg, err := config.Parse("configmap/changeproof.yaml", []byte(m.configMaps[0].Data["changeproof.yaml"]))
 		if err != nil {
 			t.Fatal(err)
 		}
-		if fi.Mode().Perm() != 0o600 {
-			t.Errorf("%s copied with mode %04o, want 0600", n, fi.Mode().Perm())
+		for _, cj := range m.cronJobs {
+			d := cj.Spec.JobTemplate.Spec.ActiveDeadlineSeconds
+			if d == nil || time.Duration(*d)*time.Second != c.want {
+				t.Errorf("%s %v (%s): activeDeadlineSeconds %v, want %s", c.values, c.set, cj.Name, d, c.want)
+			} else if time.Duration(*d)*time.Second > cfg.ClaimTTL() {
+				t.Errorf("%s %v (%s): activeDeadlineSeconds %ds outlives the claim_ttl %s", c.values, c.set, cj.Name, *d, cfg.ClaimTTL())
+			}
 		}
-	}
-	if _, err := evidence.LoadPrivateKey(filepath.Join(outDir, "signing.key")); err != nil {
-		t.Errorf("changeproof refuses the copied signing key: %v", err)
 	}
 }
 
@@ -565,6 +683,9 @@ func TestChartRefusesWhatCronJobsCannotRun(t *testing.T) {
 		{"other key path", "values-every.yaml", []string{"config.jobs[1].schedule=@hourly", "config.key=/keys/signing.key"}, `config.key is "/keys/signing.key"`},
 		{"resources of no job", "values-every.yaml", []string{"config.jobs[1].schedule=@hourly", "jobResources.merge-activty-daily.limits.memory=1Gi"}, `jobResources.merge-activty-daily: there is no job "merge-activty-daily" in config.jobs`},
 		{"serve without token", "values-sample.yaml", []string{"serve.tokenSecret.name="}, "serve.tokenSecret.name is required when serve.enabled"},
+		{"deadline past claim_ttl", "values-sample.yaml", []string{"config.scheduler.claim_ttl=10m", "cronJob.activeDeadlineSeconds=21600"}, "cronJob.activeDeadlineSeconds 21600 is longer than config.scheduler.claim_ttl (600s): changeproof stops a run when its window claim expires"},
+		{"deadline past the default claim_ttl", "values-app.yaml", []string{"cronJob.activeDeadlineSeconds=7200"}, "cronJob.activeDeadlineSeconds 7200 is longer than config.scheduler.claim_ttl (3600s, the default 1h)"},
+		{"claim_ttl the chart cannot read", "values-app.yaml", []string{"config.scheduler.claim_ttl=1.5h"}, `config.scheduler.claim_ttl "1.5h": the chart reads durations written in h, m and s`},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {

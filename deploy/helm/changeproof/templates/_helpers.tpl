@@ -42,10 +42,31 @@ app.kubernetes.io/managed-by: {{ .Release.Service }}
 {{- end -}}
 
 {{/* Where the keys are: the init container reads the Secrets under keysIn
-and writes 0600 copies under keysOut. */}}
+and writes 0600 copies under keysOut, a directory it creates in the
+in-memory emptyDir mounted at keysVolume. */}}
 {{- define "changeproof.keysIn" -}}/run/secrets/changeproof{{- end -}}
-{{- define "changeproof.keysOut" -}}/run/changeproof/keys{{- end -}}
+{{- define "changeproof.keysVolume" -}}/run/changeproof{{- end -}}
+{{- define "changeproof.keysOut" -}}{{ include "changeproof.keysVolume" . }}/keys{{- end -}}
 {{- define "changeproof.configDir" -}}/etc/changeproof{{- end -}}
+
+{{/* scheduler.claim_ttl in seconds (changeproof's default 1h when unset).
+Written in h, m and s (6h, 1h30m, 90m), which is what the chart reads. */}}
+{{- define "changeproof.claimTTLSeconds" -}}
+{{- $ttl := (dig "scheduler" "claim_ttl" "" .Values.config) | toString | trim -}}
+{{- if not $ttl -}}
+3600
+{{- else -}}
+{{- if not (regexMatch "^([0-9]+h)?([0-9]+m)?([0-9]+s)?$" $ttl) -}}
+{{- fail (printf "config.scheduler.claim_ttl %q: the chart reads durations written in h, m and s, such as 6h or 1h30m" $ttl) -}}
+{{- end -}}
+{{- $unit := dict "h" 3600 "m" 60 "s" 1 -}}
+{{- $s := 0 -}}
+{{- range (regexFindAll "[0-9]+[hms]" $ttl -1) -}}
+{{- $s = add $s (mul (regexFind "^[0-9]+" . | atoi) (get $unit (regexFind "[hms]$" .))) -}}
+{{- end -}}
+{{- $s -}}
+{{- end -}}
+{{- end -}}
 
 {{/* The config file as rendered: the values' config with the key paths the
 chart mounts. Fails when the values name other paths. */}}
@@ -120,33 +141,28 @@ only, never by value. */}}
 {{- end }}
 {{- end -}}
 
-{{/* The init container copying the keys into memory with mode 0600, owned
-by the pod's user (see values.yaml, signingKey). KEYS_IN and KEYS_OUT keep
-the script testable. */}}
-{{- define "changeproof.keyCopy" -}}
-- name: copy-keys
-  image: {{ include "changeproof.image" (dict "img" .Values.keyCopy.image "appVersion" .Chart.AppVersion) }}
-  imagePullPolicy: {{ .Values.keyCopy.image.pullPolicy }}
-  command:
-    - /bin/sh
-    - -c
-    - |
-      set -eu
-      umask 077
-      for f in "$KEYS_IN"/*/*; do
-        out="$KEYS_OUT/${f##*/}"
-        cat "$f" > "$out.tmp"
-        mv "$out.tmp" "$out"
-      done
-  env:
-    - name: KEYS_IN
-      value: {{ include "changeproof.keysIn" . }}
-    - name: KEYS_OUT
-      value: {{ include "changeproof.keysOut" . }}
+{{/* The init container installing the keys: the changeproof image itself
+(distroless, no shell) runs `changeproof key install`, which copies each
+key from its Secret (mounted read-only, 0440 with the pod's fsGroup) to a
+0600 file owned by the pod's user under keysOut, a directory it creates in
+the in-memory emptyDir (an emptyDir itself is writable by all). */}}
+{{- define "changeproof.keyInstall" -}}
+- name: install-keys
+  image: {{ include "changeproof.image" (dict "img" .Values.image "appVersion" .Chart.AppVersion) }}
+  imagePullPolicy: {{ .Values.image.pullPolicy }}
+  args:
+    - key
+    - install
+    - --to
+    - {{ include "changeproof.keysOut" . }}
+    - {{ include "changeproof.keysIn" . }}/signing/signing.key
+    {{- if .Values.github.appKeySecret.name }}
+    - {{ include "changeproof.keysIn" . }}/github-app/github-app.pem
+    {{- end }}
   securityContext:
     {{- toYaml .Values.containerSecurityContext | nindent 4 }}
   resources:
-    {{- toYaml .Values.keyCopy.resources | nindent 4 }}
+    {{- toYaml .Values.keyInstall.resources | nindent 4 }}
   volumeMounts:
     - name: signing-key-secret
       mountPath: {{ include "changeproof.keysIn" . }}/signing
@@ -157,7 +173,7 @@ the script testable. */}}
       readOnly: true
     {{- end }}
     - name: keys
-      mountPath: {{ include "changeproof.keysOut" . }}
+      mountPath: {{ include "changeproof.keysVolume" . }}
 {{- end -}}
 
 {{/* Volumes every pod has. */}}
@@ -168,7 +184,7 @@ the script testable. */}}
 - name: signing-key-secret
   secret:
     secretName: {{ required "signingKey.existingSecret is required: the Secret holding the Ed25519 signing key" .Values.signingKey.existingSecret }}
-    defaultMode: 0400
+    defaultMode: 0440
     items:
       - key: {{ .Values.signingKey.key }}
         path: signing.key
@@ -176,7 +192,7 @@ the script testable. */}}
 - name: github-app-key-secret
   secret:
     secretName: {{ .Values.github.appKeySecret.name }}
-    defaultMode: 0400
+    defaultMode: 0440
     items:
       - key: {{ .Values.github.appKeySecret.key }}
         path: github-app.pem
@@ -210,7 +226,7 @@ the script testable. */}}
   mountPath: {{ include "changeproof.configDir" . }}
   readOnly: true
 - name: keys
-  mountPath: {{ include "changeproof.keysOut" . }}
+  mountPath: {{ include "changeproof.keysVolume" . }}
   readOnly: true
 - name: state
   mountPath: /var/lib/changeproof/state
