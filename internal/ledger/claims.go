@@ -3,6 +3,7 @@ package ledger
 import (
 	"context"
 	"crypto/rand"
+	"crypto/sha256"
 	"encoding/hex"
 	"encoding/json"
 	"errors"
@@ -10,6 +11,7 @@ import (
 	"os"
 	"regexp"
 	"strconv"
+	"strings"
 	"time"
 
 	"github.com/changeproof/changeproof/evidence"
@@ -32,15 +34,35 @@ import (
 // record names the expired claim. Claims are never deleted: object-locked
 // stores could not, and they are small.
 //
+// A window's claims form a chain: generation N counts only when generations
+// 0 to N-1 all exist, so an object planted at a later generation (the keys
+// are predictable) is passed over.
+//
 // Claims are coordination objects, not evidence: they are not signed, and
 // verification and bundles ignore them. A claim's expiry is the earlier of
 // what it says and the store's modification time of the object plus the
 // reader's TTL, so a claim written with a far-future expiry cannot hold a
-// window for longer than one TTL.
+// window for longer than one TTL (plus the grace, ClaimMargin).
 const ClaimsPrefix = "claims/"
 
-// maxGeneration bounds the generations of one window's claims.
-const maxGeneration = 999999
+// MaxClaimGeneration is the last generation of one window's claims.
+const MaxClaimGeneration = 999999
+
+const maxGeneration = MaxClaimGeneration
+
+// ClaimMargin is a claim's safety margin for a TTL: min(TTL/10, 5m), but
+// at least min(TTL/2, 5s). Its holder stops collecting this long before
+// the claim expires, so that its last writes land before the expiry; a
+// taker waits this long after the expiry (the grace). Between the two,
+// the holder's writes and a taker's never overlap unless the hosts' clocks
+// differ by more than the margin.
+func ClaimMargin(ttl time.Duration) time.Duration {
+	return max(min(ttl/10, 5*time.Minute), min(ttl/2, 5*time.Second))
+}
+
+// ErrClaimsExhausted says that a window's claims reached the last
+// generation (MaxClaimGeneration): the window cannot be claimed again.
+var ErrClaimsExhausted = errors.New("the window's claims reached their last generation")
 
 var claimKeyRE = regexp.MustCompile(`^claims/(` + jobPattern + `)/(\d{8}T\d{6}\.\d{9}Z)_(\d{8}T\d{6}\.\d{9}Z)/(\d{6})\.json$`)
 
@@ -101,6 +123,21 @@ type ClaimHolder struct {
 	Host  string `json:"host"`
 	PID   int    `json:"pid"`
 	RunID string `json:"runId"`
+	// Lock, when set, identifies (LockID) a host lock that the holder
+	// holds from before it claims a window until after it recorded the
+	// run, and that every process of the host writing the store takes. A
+	// claim of the same host and lock that no run record settles, met by
+	// a process holding that lock, can only be a dead process's (a
+	// crashed container restarted in the same pod): it is taken over at
+	// once instead of after its expiry.
+	Lock string `json:"lock,omitempty"`
+}
+
+// LockID identifies a host lock by what it locks (a store directory, a
+// spool directory), without naming it: a short digest.
+func LockID(identity string) string {
+	sum := sha256.Sum256([]byte("changeproof host lock\x00" + identity))
+	return hex.EncodeToString(sum[:8])
 }
 
 // NewClaimHolder is this process, with a new random run id.
@@ -215,9 +252,15 @@ func (cur *current) holder() string {
 // the window's claim (the window was collected). With again (a manual run
 // collecting a window anew), a settled claim is followed by the next
 // generation; so is the claim of an interrupted run, whose window is
-// collected again. An expired claim is taken over with the next generation.
-// Any other error means the store could not be asked or written: nothing
-// was claimed.
+// collected again, and, for a scheduled run (again unset), a claim settled
+// only by a manual run: the schedule does not count manual runs as
+// collecting its windows (LastWindowEnd), so neither do its claims. An
+// expired claim is taken over with the next generation, once its grace
+// (ClaimMargin) has passed too; so is, at once, a claim of this host and
+// host lock that no record settles (ClaimHolder.Lock). It returns an error
+// wrapping ErrClaimsExhausted when the window's claims reached
+// MaxClaimGeneration. Any other error means the store could not be asked
+// or written: nothing was claimed.
 func (c *Claims) Acquire(ctx context.Context, job string, w schedules.Window, again bool) (*WindowClaim, error) {
 	if c.TTL <= 0 {
 		return nil, errors.New("claims: no TTL")
@@ -237,19 +280,32 @@ func (c *Claims) Acquire(ctx context.Context, job string, w schedules.Window, ag
 		gen := 0
 		var over *evidence.ClaimTakeover
 		if cur != nil {
-			record, reopened, err := c.settledBy(ctx, job, cur)
+			record, reopened, err := c.settledBy(ctx, job, cur, again)
 			if err != nil {
 				return nil, fmt.Errorf("job %s: reading the run records that settle claim %s: %w", job, cur.key, err)
 			}
+			now := c.now()
 			switch {
 			case record != "" && !again && !reopened:
 				return nil, &HeldError{Job: job, Window: w, Key: cur.key, Holder: cur.holder(), Until: cur.expires, Record: record}
-			case record == "" && c.now().Before(cur.expires):
+			case record != "":
+			case c.ownDead(cur):
+				// Its holder ran on this host under the lock this process
+				// holds now: it is gone, and its claim ends here.
+				ended := cur.expires
+				if now.Before(ended) {
+					ended = now
+				}
+				over = &evidence.ClaimTakeover{Key: cur.key, Holder: cur.holder(), ExpiredAt: ended}
+			case now.Before(cur.expires.Add(ClaimMargin(c.TTL))):
 				return nil, &HeldError{Job: job, Window: w, Key: cur.key, Holder: cur.holder(), Until: cur.expires}
-			case record == "":
+			default:
 				over = &evidence.ClaimTakeover{Key: cur.key, Holder: cur.holder(), ExpiredAt: cur.expires}
 			}
 			gen = cur.gen + 1
+		}
+		if gen > maxGeneration {
+			return nil, fmt.Errorf("job %s: window %s: %w (%d, claim %s)", job, w, ErrClaimsExhausted, maxGeneration, cur.key)
 		}
 		key, err := ClaimKey(job, w, gen)
 		if err != nil {
@@ -275,6 +331,31 @@ func (c *Claims) Acquire(ctx context.Context, job string, w schedules.Window, ag
 	return nil, fmt.Errorf("job %s: claiming window %s: the store keeps refusing new claims as existing", job, w)
 }
 
+// ownDead reports whether cur is a claim of this host under the host lock
+// this process holds (ClaimHolder.Lock): not settled (the caller checked),
+// its run cannot be going on.
+func (c *Claims) ownDead(cur *current) bool {
+	h := c.Holder
+	return h.Lock != "" && cur.claim != nil && cur.claim.Holder.Host == h.Host && cur.claim.Holder.Lock == h.Lock
+}
+
+// claimGeneration is the generation of key, a claim under prefix (the
+// claims of one window); ok is false for any other key.
+func claimGeneration(prefix, key string) (gen int, ok bool) {
+	rest, found := strings.CutPrefix(key, prefix)
+	digits, isJSON := strings.CutSuffix(rest, ".json")
+	if !found || !isJSON || len(digits) != 6 {
+		return 0, false
+	}
+	for _, d := range digits {
+		if d < '0' || d > '9' {
+			return 0, false
+		}
+		gen = gen*10 + int(d-'0')
+	}
+	return gen, true
+}
+
 // Superseded returns the claim that took wc's window over (its next
 // generation), or nil while wc is the window's newest claim.
 func (c *Claims) Superseded(ctx context.Context, wc *WindowClaim) (*HeldError, error) {
@@ -290,25 +371,38 @@ func (c *Claims) Superseded(ctx context.Context, wc *WindowClaim) (*HeldError, e
 	return &HeldError{Job: pk.Job, Window: pk.Window, Key: cur.key, Holder: cur.holder(), Until: cur.expires}, nil
 }
 
-// current reads the newest generation of the claims under prefix; nil when
-// there is none.
+// current reads the newest generation of the claims under prefix whose
+// generations below it all exist; nil when there is no generation 000000.
+// Generations after a gap are passed over: planted, they claim nothing.
 func (c *Claims) current(ctx context.Context, prefix string) (*current, error) {
-	var cur *current
-	var mod time.Time
+	var have []bool // have[g]: generation g exists
+	top, topMod := -1, time.Time{}
 	for obj, err := range c.Store.List(ctx, prefix) {
 		if err != nil {
 			return nil, err
 		}
-		pk, err := ParseClaimKey(obj.Key)
-		if err != nil {
-			continue // not a claim: never one of ours
+		gen, ok := claimGeneration(prefix, obj.Key)
+		if !ok {
+			continue // not a claim of this window: never one of ours
 		}
-		if cur == nil || pk.Generation > cur.gen {
-			cur, mod = &current{key: obj.Key, gen: pk.Generation}, obj.ModTime
+		if gen >= len(have) {
+			have = append(have, make([]bool, gen+1-len(have))...)
+		}
+		have[gen] = true
+		if gen > top {
+			top, topMod = gen, obj.ModTime
 		}
 	}
-	if cur == nil {
+	if len(have) == 0 || !have[0] {
 		return nil, nil
+	}
+	gen := 0
+	for gen+1 < len(have) && have[gen+1] {
+		gen++
+	}
+	cur, mod := &current{key: fmt.Sprintf("%s%06d.json", prefix, gen), gen: gen}, time.Time{}
+	if gen == top {
+		mod = topMod
 	}
 	if mod.IsZero() {
 		info, err := c.Store.Stat(ctx, cur.key)
@@ -340,10 +434,12 @@ func (c *Claims) current(ctx context.Context, prefix string) (*current, error) {
 
 // settledBy is the run record (verified with the ledger's key) that names
 // the claim cur, or "" when none does; reopened when that run was
-// interrupted (shutdown abandoned it: its window is collected again).
+// interrupted (shutdown abandoned it: its window is collected again) or,
+// unless again, when it was a manual run (the schedule collects the window
+// itself, as LastWindowEnd says).
 // Records are read newest first, back to one TTL before the claim was made:
 // the run that holds a claim records after it claimed.
-func (c *Claims) settledBy(ctx context.Context, job string, cur *current) (key string, reopened bool, err error) {
+func (c *Claims) settledBy(ctx context.Context, job string, cur *current, again bool) (key string, reopened bool, err error) {
 	if c.Ledger == nil {
 		return "", false, nil
 	}
@@ -354,7 +450,8 @@ func (c *Claims) settledBy(ctx context.Context, job string, cur *current) (key s
 	err = c.Ledger.runRecords(ctx, job, true, func(e *RunEntry) bool {
 		p := e.Statement.Predicate
 		if p.Claim != nil && p.Claim.Key == cur.key {
-			key, reopened = e.Key, p.Status == evidence.RunInterrupted
+			key = e.Key
+			reopened = p.Status == evidence.RunInterrupted || (!again && p.Trigger == evidence.TriggerManual)
 			return false
 		}
 		return !p.FinishedAt.Before(from.Add(-c.TTL))

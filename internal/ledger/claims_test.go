@@ -215,8 +215,8 @@ func TestAClaimSettledByItsRunRecord(t *testing.T) {
 }
 
 // TestPlantedClaimsHoldAtMostOneTTL: a claim that says it expires in the
-// far future, or that cannot be read, holds the window for one TTL after
-// the store took it, not longer.
+// far future, or that cannot be read, holds the window for one TTL (and
+// its grace, ClaimMargin) after the store took it, not longer.
 func TestPlantedClaimsHoldAtMostOneTTL(t *testing.T) {
 	e := newEnv(t)
 	clock := &claimClock{t: time.Now().UTC()}
@@ -231,7 +231,12 @@ func TestPlantedClaimsHoldAtMostOneTTL(t *testing.T) {
 	if !errors.As(err, &he) || !strings.Contains(he.Holder, "mallory") || he.Until.After(time.Now().Add(time.Hour+time.Minute)) {
 		t.Fatalf("planted claim: %v", err)
 	}
-	clock.add(time.Hour + time.Minute)
+	// Nor during the grace after that TTL; just after it, it is taken over.
+	clock.add(time.Hour + ledger.ClaimMargin(time.Hour) - time.Minute)
+	if _, err := c.Acquire(ctx, "bp", claimWindow, false); !errors.As(err, &he) {
+		t.Fatalf("planted claim within the grace: %v", err)
+	}
+	clock.add(2 * time.Minute)
 	wc, err := c.Acquire(ctx, "bp", claimWindow, false)
 	if err != nil || wc.TakenOverFrom == nil || !strings.Contains(wc.TakenOverFrom.Holder, "mallory") {
 		t.Fatalf("takeover of a planted claim: %+v, %v", wc, err)
@@ -246,8 +251,102 @@ func TestPlantedClaimsHoldAtMostOneTTL(t *testing.T) {
 	if _, err := c.Acquire(ctx, "bp", w, false); !errors.As(err, &he) || !strings.Contains(he.Holder, "unreadable claim") {
 		t.Fatalf("unreadable claim: %v", err)
 	}
-	clock.add(time.Hour + time.Minute)
+	clock.add(time.Hour + ledger.ClaimMargin(time.Hour) + time.Minute)
 	if wc, err := c.Acquire(ctx, "bp", w, false); err != nil || wc.TakenOverFrom == nil || wc.Claim.Generation != 1 {
 		t.Fatalf("takeover of an unreadable claim: %+v, %v", wc, err)
+	}
+}
+
+// TestClaimGenerationsCountOnlyWithoutGaps: generation N holds the window
+// only when generations 0 to N-1 exist; a planted later generation is
+// passed over, even by Superseded.
+func TestClaimGenerationsCountOnlyWithoutGaps(t *testing.T) {
+	e := newEnv(t)
+	ctx := context.Background()
+	clock := &claimClock{t: time.Now().UTC()}
+	for _, g := range []int{2, 999999} {
+		key, _ := ledger.ClaimKey("bp", claimWindow, g)
+		if err := e.store.Put(ctx, key, []byte(`{"expiresAt":"9999-01-01T00:00:00Z","holder":{"host":"mallory"}}`)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	wc, err := claimsOf(e, clock, "a").Acquire(ctx, "bp", claimWindow, false)
+	if err != nil || wc.Claim.Generation != 0 || wc.TakenOverFrom != nil {
+		t.Fatalf("beside planted generations: %+v, %v", wc, err)
+	}
+	if h, err := claimsOf(e, clock, "a").Superseded(ctx, wc); err != nil || h != nil {
+		t.Fatalf("superseded by a planted generation: %+v, %v", h, err)
+	}
+	// Generation 1 makes the chain reach the planted 2, which then holds.
+	key, _ := ledger.ClaimKey("bp", claimWindow, 1)
+	if err := e.store.Put(ctx, key, []byte(`{}`)); err != nil {
+		t.Fatal(err)
+	}
+	if h, err := claimsOf(e, clock, "a").Superseded(ctx, wc); err != nil || h == nil || !strings.HasSuffix(h.Key, "/000002.json") {
+		t.Fatalf("superseded: %+v, %v", h, err)
+	}
+}
+
+// TestAScheduledRunReopensAClaimSettledOnlyByAManualRun: the schedule
+// passes manual runs over (LastWindowEnd), so a window a manual run
+// collected is claimed again by the schedule, under the next generation;
+// another manual run is told nothing different from before.
+func TestAScheduledRunReopensAClaimSettledOnlyByAManualRun(t *testing.T) {
+	e := newEnv(t)
+	ctx := context.Background()
+	clock := &claimClock{t: time.Now().UTC()}
+	won, err := claimsOf(e, clock, "manual").Acquire(ctx, "bp", claimWindow, true)
+	if err != nil {
+		t.Fatal(err)
+	}
+	rec := e.record("bp", evidence.RunSuccess, evidence.TriggerManual, e.append("branch-protection", "github.com/bp", map[string]string{"job": "bp"}))
+	rec.Window, rec.Claim = claimWindow, won.RunClaim()
+	e.appendRun(rec)
+	wc, err := claimsOf(e, clock, "sched").Acquire(ctx, "bp", claimWindow, false)
+	if err != nil || wc.Claim.Generation != 1 || wc.TakenOverFrom != nil {
+		t.Fatalf("scheduled after manual: %+v, %v", wc, err)
+	}
+}
+
+// TestAClaimOfThisHostAndLockIsTakenOverAtOnce: a process holding its
+// host lock (ClaimHolder.Lock) takes over, unexpired, an unsettled claim
+// of the same host and lock (its holder died); a claim of the same host
+// under another lock, or of another host, still holds.
+func TestAClaimOfThisHostAndLockIsTakenOverAtOnce(t *testing.T) {
+	ctx := context.Background()
+	clock := &claimClock{t: time.Now().UTC()}
+	lockA, lockB := ledger.LockID("file:///store"), ledger.LockID("spool /x of s3://b")
+	if lockA == lockB || len(lockA) != 16 {
+		t.Fatalf("lock ids %q %q", lockA, lockB)
+	}
+	holder := func(host, lock string) *ledger.Claims {
+		return &ledger.Claims{TTL: time.Hour, Now: clock.Now, Holder: ledger.ClaimHolder{Host: host, PID: 1, RunID: "r", Lock: lock}}
+	}
+	for _, tc := range []struct {
+		name       string
+		dead, next *ledger.Claims
+		takeover   bool
+	}{
+		{"same host and lock", holder("pod-1", lockA), holder("pod-1", lockA), true},
+		{"same host, another lock", holder("pod-1", lockA), holder("pod-1", lockB), false},
+		{"another host", holder("pod-1", lockA), holder("pod-2", lockA), false},
+		{"no lock", holder("pod-1", ""), holder("pod-1", ""), false},
+	} {
+		e := newEnv(t)
+		for _, c := range []*ledger.Claims{tc.dead, tc.next} {
+			c.Store, c.Ledger = e.store, e.ledger
+		}
+		first, err := tc.dead.Acquire(ctx, "bp", claimWindow, false)
+		if err != nil {
+			t.Fatal(err)
+		}
+		wc, err := tc.next.Acquire(ctx, "bp", claimWindow, false)
+		switch {
+		case tc.takeover && (err != nil || wc.TakenOverFrom == nil || wc.TakenOverFrom.Key != first.Key || wc.Claim.Generation != 1 ||
+			wc.TakenOverFrom.ExpiredAt.After(clock.Now())):
+			t.Errorf("%s: %+v, %v", tc.name, wc, err)
+		case !tc.takeover && !errors.Is(err, ledger.ErrClaimHeld):
+			t.Errorf("%s: not held: %+v, %v", tc.name, wc, err)
+		}
 	}
 }
