@@ -73,7 +73,7 @@ func TestARunEndsWithItsClaim(t *testing.T) {
 	if took := time.Since(start); took > 10*time.Second {
 		t.Fatalf("the run took %s past its claim", took)
 	}
-	if e := rs[0].Record.Statement.Predicate.Error; !strings.Contains(e, "stopped when its claim on the window expired (scheduler.claim_ttl 300ms") {
+	if e := rs[0].Record.Statement.Predicate.Error; !strings.Contains(e, "stopped when its claim on the window was about to expire (scheduler.claim_ttl 300ms") {
 		t.Fatalf("recorded error %q", e)
 	}
 }

@@ -72,7 +72,8 @@ type Options struct {
 	// that of all processes running the job, on whichever host, exactly
 	// one collects and records it (see ledger.Claims). A window another
 	// run holds is left to it: no evidence, no run record (Result.Held).
-	// A run is stopped when its claim expires.
+	// A run stops collecting ledger.ClaimMargin before its claim expires,
+	// and writes nothing once it has expired.
 	Claims *ledger.Claims
 }
 
@@ -235,8 +236,14 @@ func (s *Scheduler) RunDue(ctx context.Context, j *Job, trigger string) []Result
 
 func (s *Scheduler) recordMissed(ctx context.Context, j *Job, due schedules.Due, trigger string) Result {
 	wc, held, err := s.claim(ctx, j, due.Missed, trigger)
-	if held != nil || err != nil {
+	exhausted := errors.Is(err, ledger.ErrClaimsExhausted)
+	if held != nil || (err != nil && !exhausted) {
 		return s.notClaimed(j, due.Missed, trigger, held, err)
+	}
+	if exhausted {
+		// Recording the gap unclaimed is better than never recording it
+		// and blocking the job's later windows for ever.
+		s.opts.Logger.Warn("recording missed windows without a claim", "job", j.Name, "err", err)
 	}
 	now := s.opts.Now().UTC()
 	rec := s.newRecord(j, due.Missed, trigger, now)
@@ -361,14 +368,29 @@ func (s *Scheduler) RunWindow(ctx context.Context, j *Job, w schedules.Window, t
 // runWindow is RunWindow with the store lock held.
 func (s *Scheduler) runWindow(ctx context.Context, j *Job, w schedules.Window, trigger string) (r Result) {
 	wc, held, err := s.claim(ctx, j, w, trigger)
+	if errors.Is(err, ledger.ErrClaimsExhausted) && trigger != evidence.TriggerManual {
+		return s.recordUnclaimable(ctx, j, w, trigger, err)
+	}
 	if held != nil || err != nil {
 		return s.notClaimed(j, w, trigger, held, err)
 	}
-	// The run ends when its claim does: after that another process may
-	// take the window over, and two collections of it would fork chains.
+	// The run ends with its claim: after that another process may take
+	// the window over, and two collections of it would fork chains. The
+	// collection stops a margin before the claim expires, so that its
+	// evidence and run record are written while the claim holds; a write
+	// not done by then fails (writes); takers wait the margin after the
+	// expiry.
 	runCtx, cancelRun := ctx, context.CancelFunc(func() {})
+	writes := ctx
+	runner, collector := j.Runner, j.Collector
 	if wc != nil {
-		runCtx, cancelRun = context.WithTimeout(ctx, wc.Claim.ExpiresAt.Sub(s.opts.Now()))
+		margin := ledger.ClaimMargin(s.opts.Claims.TTL)
+		runCtx, cancelRun = context.WithTimeout(ctx, wc.Claim.ExpiresAt.Add(-margin).Sub(s.opts.Now()))
+		cw := newClaimContext(ctx, s.opts.Now, wc.Claim.ExpiresAt)
+		defer cw.stop()
+		writes = cw
+		collector = stopAt{Collector: j.Collector, stop: runCtx}
+		runner = s.guardedRunner(j.Runner, wc)
 	}
 	defer cancelRun()
 	started := s.opts.Now().UTC()
@@ -402,7 +424,13 @@ func (s *Scheduler) runWindow(ctx context.Context, j *Job, w schedules.Window, t
 		}()
 		req := j.Request
 		req.Window = w
-		out, err := j.Runner.Run(runCtx, j.Collector, req)
+		// With a claim, the collector stops at runCtx's end, and the
+		// evidence is written with writes.
+		runWith := runCtx
+		if wc != nil {
+			runWith = writes
+		}
+		out, err := runner.Run(runWith, collector, req)
 		r.Outcome = out
 		switch {
 		case err != nil:
@@ -430,7 +458,7 @@ func (s *Scheduler) runWindow(ctx context.Context, j *Job, w schedules.Window, t
 		r.Err = fmt.Errorf("interrupted by shutdown; the window is collected again at the next start: %w", r.Err)
 	case runCtx.Err() != nil:
 		r.Status = evidence.RunError
-		r.Err = fmt.Errorf("stopped when its claim on the window expired (scheduler.claim_ttl %s; raise it above the job's longest run): %w", s.opts.Claims.TTL, r.Err)
+		r.Err = fmt.Errorf("stopped when its claim on the window was about to expire (scheduler.claim_ttl %s; raise it above the job's longest run): %w", s.opts.Claims.TTL, r.Err)
 	default:
 		r.Status = evidence.RunError
 	}
@@ -453,8 +481,9 @@ func (s *Scheduler) runWindow(ctx context.Context, j *Job, w schedules.Window, t
 	rec.FinishedAt = s.opts.Now().UTC()
 	r.Finished, r.Duration = rec.FinishedAt, rec.FinishedAt.Sub(started)
 	if took := s.superseded(ctx, wc); took != nil {
-		// Only a clock far off the store's gets here: the run was stopped
-		// when its claim expired. The taker records the window.
+		// Only a clock off the store's by more than the claim's margin
+		// gets here: the run stopped before its claim expired, and a
+		// taker waits the margin after. The taker records the window.
 		r.RecordErr = fmt.Errorf("not recorded: the window's claim was taken over by %s (claim %s) before this run ended", took.Holder, took.Key)
 		log.Error("the run record was not written", "err", r.RecordErr)
 		s.observe(r)
@@ -462,15 +491,34 @@ func (s *Scheduler) runWindow(ctx context.Context, j *Job, w schedules.Window, t
 		return r
 	}
 	if headErr == nil {
-		r.Record, r.RecordErr = s.writeRecordAfter(ctx, rec, prev, headAt)
+		r.Record, r.RecordErr = s.writeRecordAfter(writes, rec, prev, headAt)
 	} else {
-		r.Record, r.RecordErr = s.writeRecord(ctx, rec)
+		r.Record, r.RecordErr = s.writeRecord(writes, rec)
 	}
 	if r.RecordErr != nil {
 		log.Error("the run record could not be written", "err", r.RecordErr)
 	} else {
 		log.Info("run recorded", "status", r.Status, "record", r.Record.Key)
 	}
+	s.observe(r)
+	s.report(r)
+	return r
+}
+
+// recordUnclaimable records window w of job j as not collected, without a
+// claim: its claims reached their last generation (a store filled with
+// planted claims), so no process can claim it. The job goes on with its
+// next window; the error record says why this one has no evidence.
+func (s *Scheduler) recordUnclaimable(ctx context.Context, j *Job, w schedules.Window, trigger string, err error) Result {
+	now := s.opts.Now().UTC()
+	rec := s.newRecord(j, w, trigger, now)
+	rec.Status = evidence.RunError
+	rec.Error = fmt.Sprintf("not collected: %v; the claims under %s were not all written by changeproof (look into who can write the store); the schedule goes on with the next window",
+		err, ledger.ClaimsPrefix+j.Name+"/")
+	rec.FinishedAt = now
+	r := Result{Job: j.Name, Trigger: trigger, Window: w, Status: evidence.RunError, Err: errors.New(rec.Error), Finished: now}
+	r.Record, r.RecordErr = s.writeRecord(ctx, rec)
+	s.opts.Logger.Error("window not collected: it cannot be claimed", "job", j.Name, "window", w.String(), "err", err)
 	s.observe(r)
 	s.report(r)
 	return r
