@@ -38,6 +38,10 @@ const (
 	// hostLockEnv, when set, is the lock file the process takes instead
 	// of the store's own lock: each process its own, as on two hosts.
 	hostLockEnv = "CHANGEPROOF_TEST_HOST_LOCK"
+	// claimHostEnv, when set, is the host name in the process's claims:
+	// processes simulating two hosts must not share one, or each would
+	// take the other's claim for its own dead process's.
+	claimHostEnv = "CHANGEPROOF_TEST_CLAIM_HOST"
 )
 
 func TestMain(m *testing.M) {
@@ -62,6 +66,9 @@ func subprocessMain() int {
 	}
 	if p := os.Getenv(hostLockEnv); p != "" {
 		cli.SetHostLockForTest(func(ctx context.Context) (func(), error) { return storelock.Lock(ctx, p) })
+	}
+	if h := os.Getenv(claimHostEnv); h != "" {
+		cli.SetClaimHostForTest(h)
 	}
 	return cli.Main(context.Background(), os.Args[1:], &cli.App{
 		Stdout: os.Stdout, Stderr: os.Stderr, Now: clock,
@@ -133,7 +140,6 @@ func (r *racer) lines(t *testing.T) []runLineJSON {
 // collected and how many rounds ended with the loser told it was held.
 func raceRounds(t *testing.T, rounds int, racers []*racer) (windows []schedules.Window, held int) {
 	t.Helper()
-	host, _ := os.Hostname()
 	// Clocks in the past: the store's modification times are real, and
 	// only ever shorten a claim.
 	base := time.Now().UTC().Truncate(time.Hour).Add(-time.Duration(rounds+24) * time.Hour)
@@ -146,7 +152,8 @@ func raceRounds(t *testing.T, rounds int, racers []*racer) (windows []schedules.
 			r.out.Reset()
 			r.errb.Reset()
 			r.cmd = exec.Command(os.Args[0], r.args...)
-			r.cmd.Env = append(os.Environ(), append([]string{asMain + "=1", nowEnv + "=" + now.Format(time.RFC3339Nano), "GITHUB_TOKEN=" + testToken}, r.env...)...)
+			r.cmd.Env = append(os.Environ(), append([]string{asMain + "=1", nowEnv + "=" + now.Format(time.RFC3339Nano), "GITHUB_TOKEN=" + testToken,
+				claimHostEnv + "=" + r.name}, r.env...)...)
 			r.cmd.Stdout, r.cmd.Stderr = &r.out, &r.errb
 			wg.Go(func() {
 				<-start
@@ -183,7 +190,7 @@ func raceRounds(t *testing.T, rounds int, racers []*racer) (windows []schedules.
 			ls := r.lines(t)
 			switch {
 			case len(ls) == 1 && ls[0].Status == "held":
-				holder := fmt.Sprintf("is held by %s/%d/", host, winner.cmd.Process.Pid)
+				holder := fmt.Sprintf("is held by %s/%d/", winner.name, winner.cmd.Process.Pid)
 				if !strings.Contains(ls[0].Held, holder) || !strings.Contains(ls[0].Held, "window "+want.String()) || ls[0].Record != "" {
 					t.Fatalf("round %d: %s was told %+v, want it held by the winner (%s)", i, r.name, ls[0], holder)
 				}

@@ -257,14 +257,32 @@ func (app *App) prepareRun(cmd *cobra.Command, f *runFlags) (*scheduler.Schedule
 // sharing a store have, so that only claims keep them apart.
 var hostLock func(context.Context) (func(), error)
 
+// claimHost, when set, replaces the host name in this process's claims.
+// Only tests set it: processes simulating two hosts on one machine.
+var claimHost string
+
 // claims are the claims on job windows, in the store itself (never its
-// spool), held by this process.
+// spool), held by this process. The scheduler holds the host lock from
+// before it claims a window until after it recorded the run, so the
+// claims name that lock (ClaimHolder.Lock): a claim of this host and lock
+// that no record settles is a dead process's, taken over at once. The
+// lock is named by what it locks: the store directory, or the spool
+// directory of a bucket (two spool directories may share one lock file;
+// then their claims still count as two hosts', which is only slower).
 func (s *session) claims() *ledger.Claims {
 	store := s.store
+	locked := s.desc.URL
 	if s.spool != nil {
-		store = s.spool.Remote()
+		store, locked = s.spool.Remote(), "spool "+s.spool.Dir()+" of "+s.desc.URL
 	}
-	return &ledger.Claims{Store: store, Ledger: s.ledger, TTL: s.cfg.ClaimTTL(), Now: s.app.Now, Holder: ledger.NewClaimHolder()}
+	holder := ledger.NewClaimHolder()
+	if claimHost != "" {
+		holder.Host = claimHost
+	}
+	if s.lock != nil {
+		holder.Lock = ledger.LockID(locked)
+	}
+	return &ledger.Claims{Store: store, Ledger: s.ledger, TTL: s.cfg.ClaimTTL(), Now: s.app.Now, Holder: holder}
 }
 
 // loadJobs loads a config and resolves all its jobs, writing nothing.
