@@ -156,7 +156,9 @@ type ClaimTakeover struct {
 	Key string `json:"key"`
 	// Holder is who held it: host/pid/run id, as the claim says.
 	Holder string `json:"holder"`
-	// ExpiredAt is when it expired.
+	// ExpiredAt is when it expired; for a claim of a dead process of the
+	// same host and host lock, taken over before its expiry, the moment
+	// of the takeover.
 	ExpiredAt time.Time `json:"expiredAt"`
 }
 

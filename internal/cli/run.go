@@ -64,8 +64,11 @@ processes running a job's window at once (two CronJob pods, a daemon and a
 --once), exactly one wins the claim and collects and records it; the others
 print who holds the window until when, write nothing and exit 0. A claim
 left by a crashed run expires after scheduler.claim_ttl (default 1h) and is
-then taken over by the next run, whose run record says so; a run is stopped
-when its own claim expires, so keep claim_ttl above the longest run.
+then taken over by the next run, whose run record says so; a claim left by a
+crashed run of this host under its host lock (a container restarted in its
+pod) is taken over at once. A run stops collecting a margin (claim_ttl/10,
+at most 5m) before its own claim expires and writes nothing after it, so
+keep claim_ttl above the longest run.
 
 On SIGTERM or SIGINT the daemon takes no new runs and gives the run in progress
 scheduler.shutdown_grace (default 30s) to finish; then, or at a second signal,
