@@ -7,12 +7,10 @@ import (
 	"os"
 	"path/filepath"
 	"slices"
-	"strings"
 	"testing"
 	"time"
 
 	"github.com/changeproof/changeproof/collectors"
-	"github.com/changeproof/changeproof/evidence"
 	"github.com/changeproof/changeproof/internal/collectortest"
 	"github.com/changeproof/changeproof/internal/ghfake"
 )
@@ -45,17 +43,18 @@ func FuzzCollectHostileBody(f *testing.F) {
 			f.Fatal(err)
 		}
 		cases = append(cases, fcase{fx: fx, req: collectors.Request{Scope: gc.Scope}})
-		for ri, r := range fx.Routes {
-			f.Add(uint16(ci<<8|ri), []byte(r.Body))
-			for _, hostile := range hostileBodies {
-				f.Add(uint16(ci<<8|ri), []byte(hostile))
-			}
+		var bodies [][]byte
+		for _, r := range fx.Routes {
+			bodies = append(bodies, []byte(r.Body))
 		}
+		collectortest.SeedRoutes(f, ci, bodies, hostileBodies)
 	}
 	f.Fuzz(func(t *testing.T, which uint16, body []byte) {
-		c := cases[int(which>>8)%len(cases)]
+		ci, _ := collectortest.Pick(which, len(cases), 1)
+		c := cases[ci]
 		routes := slices.Clone(c.fx.Routes)
-		routes[int(which&0xff)%len(routes)].Body = body
+		_, ri := collectortest.Pick(which, 1, len(routes))
+		routes[ri].Body = body
 		srv := ghfake.New(&ghfake.Fixture{Routes: routes}, ghfake.WithToken(testToken))
 		log := slog.New(slog.DiscardHandler)
 		_, gh := collectortest.GitHubClient(t, srv, srv, testToken, log)
@@ -63,38 +62,16 @@ func FuzzCollectHostileBody(f *testing.F) {
 		req := c.req
 		req.Policy = NewPolicy()
 		res, err := coll.Collect(context.Background(), req)
-		checkFuzzResult(t, res, err)
+		collectortest.CheckFuzzResult(t, res, err)
 	})
 }
 
-// hostileBodies are seeds for every route: what a broken or hostile API
-// might answer, a huge page among them.
+// hostileBodies are this collector's payload shapes gone wrong, seeded for
+// every route beside collectortest.HostileBodies.
 var hostileBodies = []string{
-	"[" + strings.Repeat(`{"id":1,"sha":null,"user":null},`, 2999) + "null]",
-	"", "null", "{}", "[]", "[null]", "{", `{"url":`, "\"x\"", "1e400",
 	`{"required_status_checks":null,"enforce_admins":null,"required_pull_request_reviews":{"required_approving_review_count":1e400}}`,
 	`[{"type":null,"parameters":null,"ruleset_id":-1}]`,
 	`[{"type":"pull_request","parameters":{"required_approving_review_count":"two"},"ruleset_id":99999999999999999999}]`,
 	`{"id":1,"bypass_actors":[null],"rules":null,"conditions":{"ref_name":null}}`,
 	`[{"name":null,"archived":null,"default_branch":null}]`,
-}
-
-func checkFuzzResult(t *testing.T, res *collectors.Result, err error) {
-	t.Helper()
-	if err != nil {
-		return
-	}
-	if res == nil {
-		t.Fatal("Collect returned neither a result nor an error")
-	}
-	for _, fd := range res.Findings {
-		if !fd.Status.Valid() {
-			t.Fatalf("finding %s has status %q", fd.Target, fd.Status)
-		}
-		for _, ck := range fd.Checks {
-			if evidence.Worse(fd.Status, ck.Status) != fd.Status {
-				t.Fatalf("finding %s is %q over a %q check", fd.Target, fd.Status, ck.Status)
-			}
-		}
-	}
 }

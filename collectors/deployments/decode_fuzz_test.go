@@ -6,12 +6,11 @@ import (
 	"os"
 	"path/filepath"
 	"slices"
-	"strings"
 	"testing"
 
 	"github.com/changeproof/changeproof/collectors"
-	"github.com/changeproof/changeproof/evidence"
 	"github.com/changeproof/changeproof/internal/cffake"
+	"github.com/changeproof/changeproof/internal/collectortest"
 	"github.com/changeproof/changeproof/internal/ghfake"
 )
 
@@ -54,6 +53,7 @@ func FuzzCollectHostileBody(f *testing.F) {
 		}
 		cases = append(cases, cf)
 		n := len(cf.GitHub) + len(cf.Cloudflare)
+		var bodies [][]byte
 		for ri := range n {
 			var body []byte
 			if ri < len(cf.GitHub) {
@@ -62,16 +62,15 @@ func FuzzCollectHostileBody(f *testing.F) {
 				// The whole response, envelope and all.
 				body = append(append([]byte(`{"success":true,"errors":[],"messages":[],"result":`), cf.Cloudflare[ri-len(cf.GitHub)].Result...), '}')
 			}
-			f.Add(uint16(ci<<8|ri), body)
-			for _, hostile := range hostileBodies {
-				f.Add(uint16(ci<<8|ri), []byte(hostile))
-			}
+			bodies = append(bodies, body)
 		}
+		collectortest.SeedRoutes(f, ci, bodies, hostileBodies)
 	}
 	f.Fuzz(func(t *testing.T, which uint16, body []byte) {
-		cf := cases[int(which>>8)%len(cases)]
+		ci, _ := collectortest.Pick(which, len(cases), 1)
+		cf := cases[ci]
 		gh, cl := slices.Clone(cf.GitHub), slices.Clone(cf.Cloudflare)
-		if ri := int(which&0xff) % (len(gh) + len(cl)); ri < len(gh) {
+		if _, ri := collectortest.Pick(which, 1, len(gh)+len(cl)); ri < len(gh) {
 			gh[ri].Body = body
 		} else {
 			r := &cl[ri-len(gh)]
@@ -89,30 +88,13 @@ func FuzzCollectHostileBody(f *testing.F) {
 			}
 		}
 		res, err := e.collector(t, mustTime(caseNow)).Collect(context.Background(), collectors.Request{Scope: cf.Scope, Window: week(), Policy: p})
-		if err != nil {
-			return
-		}
-		if res == nil {
-			t.Fatal("Collect returned neither a result nor an error")
-		}
-		for _, fd := range res.Findings {
-			if !fd.Status.Valid() {
-				t.Fatalf("finding %s has status %q", fd.Target, fd.Status)
-			}
-			for _, ck := range fd.Checks {
-				if evidence.Worse(fd.Status, ck.Status) != fd.Status {
-					t.Fatalf("finding %s is %q over a %q check", fd.Target, fd.Status, ck.Status)
-				}
-			}
-		}
+		collectortest.CheckFuzzResult(t, res, err)
 	})
 }
 
-// hostileBodies are seeds for every route: what a broken or hostile API
-// might answer, a huge page among them.
+// hostileBodies are this collector's payload shapes gone wrong, seeded for
+// every route beside collectortest.HostileBodies.
 var hostileBodies = []string{
-	"[" + strings.Repeat(`{"id":1,"sha":null,"user":null},`, 2999) + "null]",
-	"", "null", "{}", "[]", "[null]", "{", `{"url":`, "\"x\"", "1e400",
 	`[{"id":null,"sha":null,"ref":null,"environment":null,"created_at":"x","creator":null}]`,
 	`[{"state":null,"created_at":null}]`,
 	`{"items":[{"id":null,"versions":null,"annotations":null,"created_on":1e400}]}`,

@@ -7,12 +7,10 @@ import (
 	"os"
 	"path/filepath"
 	"slices"
-	"strings"
 	"testing"
 	"time"
 
 	"github.com/changeproof/changeproof/collectors"
-	"github.com/changeproof/changeproof/evidence"
 	"github.com/changeproof/changeproof/internal/collectortest"
 	"github.com/changeproof/changeproof/internal/ghfake"
 )
@@ -44,17 +42,18 @@ func FuzzCollectHostileBody(f *testing.F) {
 			f.Fatal(err)
 		}
 		cases = append(cases, fcase{fx: fx, gc: gc})
-		for ri, r := range fx.Routes {
-			f.Add(uint16(ci<<8|ri), []byte(r.Body))
-			for _, hostile := range hostileBodies {
-				f.Add(uint16(ci<<8|ri), []byte(hostile))
-			}
+		var bodies [][]byte
+		for _, r := range fx.Routes {
+			bodies = append(bodies, []byte(r.Body))
 		}
+		collectortest.SeedRoutes(f, ci, bodies, hostileBodies)
 	}
 	f.Fuzz(func(t *testing.T, which uint16, body []byte) {
-		c := cases[int(which>>8)%len(cases)]
+		ci, _ := collectortest.Pick(which, len(cases), 1)
+		c := cases[ci]
 		routes := slices.Clone(c.fx.Routes)
-		routes[int(which&0xff)%len(routes)].Body = body
+		_, ri := collectortest.Pick(which, 1, len(routes))
+		routes[ri].Body = body
 		opts := []ghfake.Option{ghfake.WithToken(testToken)}
 		if c.gc.MaxPerPage > 0 {
 			opts = append(opts, ghfake.WithMaxPerPage(c.gc.MaxPerPage))
@@ -71,38 +70,16 @@ func FuzzCollectHostileBody(f *testing.F) {
 			}
 		}
 		res, err := coll.Collect(context.Background(), collectors.Request{Scope: c.gc.Scope, Window: c.gc.Window, Policy: p})
-		checkFuzzResult(t, res, err)
+		collectortest.CheckFuzzResult(t, res, err)
 	})
 }
 
-// hostileBodies are seeds for every route: what a broken or hostile API
-// might answer, a huge page among them.
+// hostileBodies are this collector's payload shapes gone wrong, seeded for
+// every route beside collectortest.HostileBodies.
 var hostileBodies = []string{
-	"[" + strings.Repeat(`{"id":1,"sha":null,"user":null},`, 2999) + "null]",
-	"", "null", "{}", "[]", "[null]", "{", `{"url":`, "\"x\"", "1e400",
 	`[{"number":null,"merged_at":"not a time","user":null,"head":null,"base":{"ref":1}}]`,
 	`[{"state":"APPROVED","user":null,"submitted_at":null,"commit_id":null}]`,
 	`{"total_count":1e400,"check_runs":[{"conclusion":null,"status":null,"app":null}]}`,
 	`{"state":null,"statuses":null}`,
 	`[{"sha":null,"commit":null,"parents":null}]`,
-}
-
-func checkFuzzResult(t *testing.T, res *collectors.Result, err error) {
-	t.Helper()
-	if err != nil {
-		return
-	}
-	if res == nil {
-		t.Fatal("Collect returned neither a result nor an error")
-	}
-	for _, fd := range res.Findings {
-		if !fd.Status.Valid() {
-			t.Fatalf("finding %s has status %q", fd.Target, fd.Status)
-		}
-		for _, ck := range fd.Checks {
-			if evidence.Worse(fd.Status, ck.Status) != fd.Status {
-				t.Fatalf("finding %s is %q over a %q check", fd.Target, fd.Status, ck.Status)
-			}
-		}
-	}
 }

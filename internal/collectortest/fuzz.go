@@ -1,0 +1,61 @@
+package collectortest
+
+import (
+	"strings"
+	"testing"
+
+	"github.com/changeproof/changeproof/collectors"
+	"github.com/changeproof/changeproof/evidence"
+)
+
+// HostileBodies are what a broken or hostile API might answer, seeded for
+// every route of every collector's fuzz target: a huge page, empty and
+// truncated JSON, nulls, wrong types, a number too large for any type.
+// Each collector adds the shapes of its own payloads.
+var HostileBodies = []string{
+	"[" + strings.Repeat(`{"id":1,"sha":null,"user":null},`, 2999) + "null]",
+	"", "null", "{}", "[]", "[null]", "{", `{"url":`, "\"x\"", "1e400",
+}
+
+// SeedRoutes adds, for route ri of case ci (which = ci<<8 | ri), the route's
+// own body and every hostile body (HostileBodies and extra).
+func SeedRoutes(f *testing.F, ci int, bodies [][]byte, extra []string) {
+	for ri, body := range bodies {
+		which := uint16(ci<<8 | ri)
+		f.Add(which, body)
+		for _, h := range HostileBodies {
+			f.Add(which, []byte(h))
+		}
+		for _, h := range extra {
+			f.Add(which, []byte(h))
+		}
+	}
+}
+
+// Pick splits a fuzz input's which into the case and route it corrupts.
+func Pick(which uint16, cases, routes int) (ci, ri int) {
+	return int(which>>8) % cases, int(which&0xff) % routes
+}
+
+// CheckFuzzResult is what every collector must do with a hostile answer:
+// return an error, or a result whose findings have known statuses, none
+// better than its worst check. It never panics (the fuzzer reports that).
+func CheckFuzzResult(t *testing.T, res *collectors.Result, err error) {
+	t.Helper()
+	if err != nil {
+		return
+	}
+	if res == nil {
+		t.Fatal("Collect returned neither a result nor an error")
+	}
+	for _, fd := range res.Findings {
+		if !fd.Status.Valid() {
+			t.Fatalf("finding %s has status %q", fd.Target, fd.Status)
+		}
+		for _, ck := range fd.Checks {
+			if evidence.Worse(fd.Status, ck.Status) != fd.Status {
+				t.Fatalf("finding %s is %q over a %q check", fd.Target, fd.Status, ck.Status)
+			}
+		}
+	}
+}
