@@ -10,6 +10,7 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -26,6 +27,10 @@ const (
 // clock is shared by every run in a test binary and only moves forward, as
 // real time does.
 var clock = time.Date(2026, 11, 23, 12, 0, 0, 0, time.UTC)
+
+// clockMu guards clock while a command runs; test bodies read clock
+// between runs.
+var clockMu sync.Mutex
 
 type result struct {
 	code           int
@@ -46,7 +51,13 @@ func runEnv(t *testing.T, env map[string]string, args ...string) result {
 		Stderr: &errb,
 		Getenv: func(k string) string { return env[k] },
 		// Each call of the clock moves it a second, as real time would.
-		Now:             func() time.Time { clock = clock.Add(time.Second); return clock },
+		// Requests call it from several goroutines at once.
+		Now: func() time.Time {
+			clockMu.Lock()
+			defer clockMu.Unlock()
+			clock = clock.Add(time.Second)
+			return clock
+		},
 		Build:           cli.Build{Version: "test", Commit: "abc123"},
 		GitHubRetryWait: time.Millisecond,
 		// A stopped S3 server fails at once rather than after backoff.
