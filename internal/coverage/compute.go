@@ -68,7 +68,7 @@ type Input struct {
 // A job's expected windows are its schedule's windows [previous tick,
 // tick) that overlap the period and ended at or before Now. Each of the
 // job's run records (runs/<job>/) is checked as `changeproof verify` checks
-// it (ledger.CheckRuns). Then, for each expected window:
+// it (ledger.CheckRunsWithin). Then, for each expected window:
 //   - a record that verifies (itself, its run chain at that record, and
 //     every envelope it names, with raw facts) with status success and a
 //     window that contains the expected window covers it; the window's

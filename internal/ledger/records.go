@@ -41,7 +41,7 @@ type CheckedRun struct {
 // all verify.
 func (c *CheckedRun) OK() bool { return c.Statement != nil && len(c.Problems) == 0 }
 
-// CheckRuns checks every object under job's run prefix, oldest first: each
+// CheckRunsWithin checks every object under job's run prefix, oldest first: each
 // run record as Verify does (its name's digest, signature and statement,
 // every evidence envelope it names stored with the digest it gives and
 // passing its own checks including raw facts) and the job's run chain
@@ -50,13 +50,10 @@ func (c *CheckedRun) OK() bool { return c.Statement != nil && len(c.Problems) ==
 // windows verified records account for. It does not check that scheduled
 // windows join: a gap there is a missing window, which coverage reports as
 // such. It returns an error only when the store cannot be listed.
-func CheckRuns(ctx context.Context, st storage.Store, v *evidence.Verifier, job string) ([]CheckedRun, error) {
-	return CheckRunsWithin(ctx, st, v, job, nil)
-}
-
-// CheckRunsWithin is CheckRuns over part of a store (an auditor's bundle):
-// a previous link to an object of boundary (key → sha256), outside the
-// part, does not break the chain (VerifyOptions.Boundary).
+//
+// Over part of a store (an auditor's bundle), a previous link to an object
+// of boundary (key → sha256), outside the part, does not break the chain
+// (VerifyOptions.Boundary); nil for a whole store.
 func CheckRunsWithin(ctx context.Context, st storage.Store, v *evidence.Verifier, job string, boundary map[string]string) ([]CheckedRun, error) {
 	if err := CheckJob(job); err != nil {
 		return nil, fmt.Errorf("checking run records: %w", err)
