@@ -6,13 +6,13 @@ import (
 	"log/slog"
 	"os"
 	"path/filepath"
-	"slices"
 	"testing"
 	"time"
 
 	"github.com/changeproof/changeproof/collectors"
 	"github.com/changeproof/changeproof/internal/collectortest"
 	"github.com/changeproof/changeproof/internal/ghfake"
+	"github.com/changeproof/changeproof/internal/githubapi"
 )
 
 // fuzzCases are the golden cases whose routes the fuzz target corrupts: a
@@ -24,46 +24,19 @@ var fuzzCases = []string{"testdata/classic-meets-policy", "testdata/rulesets-onl
 // numbers, huge arrays) and collects: the collector never panics, and what
 // it returns is a consistent judgement.
 func FuzzCollectHostileBody(f *testing.F) {
-	type fcase struct {
-		fx  *ghfake.Fixture
-		req collectors.Request
-	}
-	var cases []fcase
-	for ci, dir := range fuzzCases {
-		fx, err := ghfake.Load(dir)
-		if err != nil {
-			f.Fatal(err)
-		}
-		data, err := os.ReadFile(filepath.Join(dir, "case.json"))
-		if err != nil {
-			f.Fatal(err)
-		}
+	var cases []collectortest.FuzzCase
+	for _, dir := range fuzzCases {
 		var gc goldenCase
-		if err := json.Unmarshal(data, &gc); err != nil {
-			f.Fatal(err)
-		}
-		cases = append(cases, fcase{fx: fx, req: collectors.Request{Scope: gc.Scope}})
-		var bodies [][]byte
-		for _, r := range fx.Routes {
-			bodies = append(bodies, []byte(r.Body))
-		}
-		collectortest.SeedRoutes(f, ci, bodies, hostileBodies)
+		fx := loadFuzzCase(f, dir, &gc)
+		req := collectors.Request{Scope: gc.Scope}
+		cases = append(cases, collectortest.FuzzCase{Fixture: fx,
+			Collect: func(_ *testing.T, gh *githubapi.Client, log *slog.Logger) (*collectors.Result, error) {
+				r := req
+				r.Policy = NewPolicy()
+				return New(collectors.Deps{GitHub: gh, Logger: log, Now: time.Now}).Collect(context.Background(), r)
+			}})
 	}
-	f.Fuzz(func(t *testing.T, which uint16, body []byte) {
-		ci, _ := collectortest.Pick(which, len(cases), 1)
-		c := cases[ci]
-		routes := slices.Clone(c.fx.Routes)
-		_, ri := collectortest.Pick(which, 1, len(routes))
-		routes[ri].Body = body
-		srv := ghfake.New(&ghfake.Fixture{Routes: routes}, ghfake.WithToken(testToken))
-		log := slog.New(slog.DiscardHandler)
-		_, gh := collectortest.GitHubClient(t, srv, srv, testToken, log)
-		coll := New(collectors.Deps{GitHub: gh, Logger: log, Now: time.Now}).(*Collector)
-		req := c.req
-		req.Policy = NewPolicy()
-		res, err := coll.Collect(context.Background(), req)
-		collectortest.CheckFuzzResult(t, res, err)
-	})
+	collectortest.FuzzGitHubRoutes(f, testToken, cases, hostileBodies)
 }
 
 // hostileBodies are this collector's payload shapes gone wrong, seeded for
@@ -74,4 +47,20 @@ var hostileBodies = []string{
 	`[{"type":"pull_request","parameters":{"required_approving_review_count":"two"},"ruleset_id":99999999999999999999}]`,
 	`{"id":1,"bypass_actors":[null],"rules":null,"conditions":{"ref_name":null}}`,
 	`[{"name":null,"archived":null,"default_branch":null}]`,
+}
+
+// loadFuzzCase reads a golden case's fixture and its case.json into gc.
+func loadFuzzCase(f *testing.F, dir string, gc *goldenCase) *ghfake.Fixture {
+	fx, err := ghfake.Load(dir)
+	if err != nil {
+		f.Fatal(err)
+	}
+	data, err := os.ReadFile(filepath.Join(dir, "case.json"))
+	if err != nil {
+		f.Fatal(err)
+	}
+	if err := json.Unmarshal(data, gc); err != nil {
+		f.Fatal(err)
+	}
+	return fx
 }

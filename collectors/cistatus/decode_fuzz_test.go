@@ -6,13 +6,13 @@ import (
 	"log/slog"
 	"os"
 	"path/filepath"
-	"slices"
 	"testing"
 	"time"
 
 	"github.com/changeproof/changeproof/collectors"
 	"github.com/changeproof/changeproof/internal/collectortest"
 	"github.com/changeproof/changeproof/internal/ghfake"
+	"github.com/changeproof/changeproof/internal/githubapi"
 )
 
 // fuzzCases are the golden cases whose routes the fuzz target corrupts.
@@ -23,55 +23,24 @@ var fuzzCases = []string{"testdata/green-pass", "testdata/required-workflows", "
 // numbers, huge arrays) and collects: the collector never panics, and what
 // it returns is a consistent judgement.
 func FuzzCollectHostileBody(f *testing.F) {
-	type fcase struct {
-		fx *ghfake.Fixture
-		gc goldenCase
-	}
-	var cases []fcase
-	for ci, dir := range fuzzCases {
-		fx, err := ghfake.Load(dir)
-		if err != nil {
-			f.Fatal(err)
-		}
-		data, err := os.ReadFile(filepath.Join(dir, "case.json"))
-		if err != nil {
-			f.Fatal(err)
-		}
+	var cases []collectortest.FuzzCase
+	for _, dir := range fuzzCases {
 		var gc goldenCase
-		if err := json.Unmarshal(data, &gc); err != nil {
-			f.Fatal(err)
-		}
-		cases = append(cases, fcase{fx: fx, gc: gc})
-		var bodies [][]byte
-		for _, r := range fx.Routes {
-			bodies = append(bodies, []byte(r.Body))
-		}
-		collectortest.SeedRoutes(f, ci, bodies, hostileBodies)
+		fx := loadFuzzCase(f, dir, &gc)
+		cases = append(cases, collectortest.FuzzCase{Fixture: fx, MaxPerPage: gc.MaxPerPage,
+			Collect: func(t *testing.T, gh *githubapi.Client, log *slog.Logger) (*collectors.Result, error) {
+				p := NewPolicy()
+				if len(gc.Policy) > 0 {
+					if err := json.Unmarshal(gc.Policy, p); err != nil {
+						t.Fatal(err)
+					}
+				}
+				now := gc.Now
+				coll := New(collectors.Deps{GitHub: gh, Logger: log, Now: func() time.Time { return now }})
+				return coll.Collect(context.Background(), collectors.Request{Scope: gc.Scope, Window: gc.Window, Policy: p})
+			}})
 	}
-	f.Fuzz(func(t *testing.T, which uint16, body []byte) {
-		ci, _ := collectortest.Pick(which, len(cases), 1)
-		c := cases[ci]
-		routes := slices.Clone(c.fx.Routes)
-		_, ri := collectortest.Pick(which, 1, len(routes))
-		routes[ri].Body = body
-		opts := []ghfake.Option{ghfake.WithToken(testToken)}
-		if c.gc.MaxPerPage > 0 {
-			opts = append(opts, ghfake.WithMaxPerPage(c.gc.MaxPerPage))
-		}
-		srv := ghfake.New(&ghfake.Fixture{Routes: routes}, opts...)
-		log := slog.New(slog.DiscardHandler)
-		_, gh := collectortest.GitHubClient(t, srv, srv, testToken, log)
-		now := c.gc.Now
-		coll := New(collectors.Deps{GitHub: gh, Logger: log, Now: func() time.Time { return now }}).(*Collector)
-		p := NewPolicy()
-		if len(c.gc.Policy) > 0 {
-			if err := json.Unmarshal(c.gc.Policy, p); err != nil {
-				t.Fatal(err)
-			}
-		}
-		res, err := coll.Collect(context.Background(), collectors.Request{Scope: c.gc.Scope, Window: c.gc.Window, Policy: p})
-		collectortest.CheckFuzzResult(t, res, err)
-	})
+	collectortest.FuzzGitHubRoutes(f, testToken, cases, hostileBodies)
 }
 
 // hostileBodies are this collector's payload shapes gone wrong, seeded for
@@ -82,4 +51,20 @@ var hostileBodies = []string{
 	`{"total_count":2,"workflows":[{"id":1,"state":null,"path":null}]}`,
 	`[{"sha":null,"commit":{"committer":null}}]`,
 	`{"state":"success","statuses":[{"context":null,"state":null}]}`,
+}
+
+// loadFuzzCase reads a golden case's fixture and its case.json into gc.
+func loadFuzzCase(f *testing.F, dir string, gc *goldenCase) *ghfake.Fixture {
+	fx, err := ghfake.Load(dir)
+	if err != nil {
+		f.Fatal(err)
+	}
+	data, err := os.ReadFile(filepath.Join(dir, "case.json"))
+	if err != nil {
+		f.Fatal(err)
+	}
+	if err := json.Unmarshal(data, gc); err != nil {
+		f.Fatal(err)
+	}
+	return fx
 }

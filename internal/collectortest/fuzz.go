@@ -1,11 +1,15 @@
 package collectortest
 
 import (
+	"log/slog"
+	"slices"
 	"strings"
 	"testing"
 
 	"github.com/changeproof/changeproof/collectors"
 	"github.com/changeproof/changeproof/evidence"
+	"github.com/changeproof/changeproof/internal/ghfake"
+	"github.com/changeproof/changeproof/internal/githubapi"
 )
 
 // HostileBodies are what a broken or hostile API might answer, seeded for
@@ -58,4 +62,43 @@ func CheckFuzzResult(t *testing.T, res *collectors.Result, err error) {
 			}
 		}
 	}
+}
+
+// FuzzCase is one golden case a GitHub collector's fuzz target corrupts.
+type FuzzCase struct {
+	Fixture *ghfake.Fixture
+	// MaxPerPage is the fake's page size limit, when the case sets one.
+	MaxPerPage int
+	// Collect builds the collector over gh and collects the case.
+	Collect func(t *testing.T, gh *githubapi.Client, log *slog.Logger) (*collectors.Result, error)
+}
+
+// FuzzGitHubRoutes is a GitHub collector's fuzz target: it seeds every
+// route of every case with its own body and the hostile ones (extra among
+// them), then serves a case with one route's body replaced by the fuzzer's
+// bytes, collects it, and checks the result with CheckFuzzResult.
+func FuzzGitHubRoutes(f *testing.F, token string, cases []FuzzCase, extra []string) {
+	for ci, c := range cases {
+		var bodies [][]byte
+		for _, r := range c.Fixture.Routes {
+			bodies = append(bodies, []byte(r.Body))
+		}
+		SeedRoutes(f, ci, bodies, extra)
+	}
+	f.Fuzz(func(t *testing.T, which uint16, body []byte) {
+		ci, _ := Pick(which, len(cases), 1)
+		c := cases[ci]
+		routes := slices.Clone(c.Fixture.Routes)
+		_, ri := Pick(which, 1, len(routes))
+		routes[ri].Body = body
+		opts := []ghfake.Option{ghfake.WithToken(token)}
+		if c.MaxPerPage > 0 {
+			opts = append(opts, ghfake.WithMaxPerPage(c.MaxPerPage))
+		}
+		srv := ghfake.New(&ghfake.Fixture{Routes: routes}, opts...)
+		log := slog.New(slog.DiscardHandler)
+		_, gh := GitHubClient(t, srv, srv, token, log)
+		res, err := c.Collect(t, gh, log)
+		CheckFuzzResult(t, res, err)
+	})
 }
