@@ -91,6 +91,10 @@ type Options struct {
 	// CacheMaxAge is how long an unused entry is kept (default
 	// DefaultCacheMaxAge).
 	CacheMaxAge time.Duration
+	// NoGraphQL keeps collectors on the REST API. By default those that
+	// can read what they need in fewer requests over GraphQL (merge
+	// activity) do, and fall back to REST where GraphQL fails.
+	NoGraphQL bool
 }
 
 // Client is a go-github client with request statistics.
@@ -98,7 +102,11 @@ type Client struct {
 	*github.Client
 	Stats       *Stats
 	concurrency int
+	noGraphQL   bool
 }
+
+// GraphQL reports whether collectors may use the GraphQL API.
+func (c *Client) GraphQL() bool { return c != nil && !c.noGraphQL }
 
 // Concurrency is how many requests the client sends at once, the number of
 // workers a collector should use.
@@ -208,7 +216,7 @@ func New(opts Options) (*Client, error) {
 	}
 	gh.BaseURL = u
 	gh.UserAgent = "changeproof"
-	return &Client{Client: gh, Stats: stats, concurrency: opts.Concurrency}, nil
+	return &Client{Client: gh, Stats: stats, concurrency: opts.Concurrency, noGraphQL: opts.NoGraphQL}, nil
 }
 
 // policy is GitHub's reading of rate limits, over the shared retry policy.

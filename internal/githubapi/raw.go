@@ -50,26 +50,12 @@ func (c *Client) GetRaw(ctx context.Context, path string) (Call, *github.Respons
 	}
 	var buf bytes.Buffer
 	resp, err := c.Do(ctx, req, &buf)
+	if err != nil {
+		call, err := failedCall(call, resp, err)
+		return call, resp, err
+	}
 	if resp != nil && resp.Response != nil {
 		call.HTTPStatus = resp.StatusCode
-	}
-	if err != nil {
-		if s := HTTPStatus(err); s != 0 {
-			call.HTTPStatus = s
-		}
-		call.Message = Message(err)
-		if call.Message == "" && call.HTTPStatus == 0 {
-			call.Message = err.Error()
-		}
-		var exhausted *RateLimitExhaustedError
-		if errors.As(err, &exhausted) {
-			call.HTTPStatus = 0
-			call.Message = exhausted.Error()
-		} else if reset, ok := notSent(err); ok {
-			call.HTTPStatus = 0
-			call.Message = "not sent: the rate limit is exhausted until " + reset.UTC().Format(time.RFC3339)
-		}
-		return call, resp, &callError{call: call, err: err}
 	}
 	if !json.Valid(buf.Bytes()) {
 		call.InvalidBody = excerpt(buf.String())
@@ -77,6 +63,30 @@ func (c *Client) GetRaw(ctx context.Context, path string) (Call, *github.Respons
 	}
 	call.Body = buf.Bytes()
 	return call, resp, nil
+}
+
+// failedCall records a call whose Do failed: the status, GitHub's message
+// or the transport error, and whether the rate limit kept it unsent.
+func failedCall(call Call, resp *github.Response, err error) (Call, error) {
+	if resp != nil && resp.Response != nil {
+		call.HTTPStatus = resp.StatusCode
+	}
+	if s := HTTPStatus(err); s != 0 {
+		call.HTTPStatus = s
+	}
+	call.Message = Message(err)
+	if call.Message == "" && call.HTTPStatus == 0 {
+		call.Message = err.Error()
+	}
+	var exhausted *RateLimitExhaustedError
+	if errors.As(err, &exhausted) {
+		call.HTTPStatus = 0
+		call.Message = exhausted.Error()
+	} else if reset, ok := notSent(err); ok {
+		call.HTTPStatus = 0
+		call.Message = "not sent: the rate limit is exhausted until " + reset.UTC().Format(time.RFC3339)
+	}
+	return call, &callError{call: call, err: err}
 }
 
 type callError struct {
@@ -88,6 +98,9 @@ func (e *callError) Error() string {
 	switch {
 	case e.call.InvalidBody != "":
 		return fmt.Sprintf("%s: HTTP %d: %v", e.call.Request, e.call.HTTPStatus, e.err)
+	case e.call.HTTPStatus/100 == 2:
+		// A successful answer that is still wrong (GraphQL's errors).
+		return fmt.Sprintf("%s: %v", e.call.Request, e.err)
 	case e.call.HTTPStatus != 0 && e.call.Message != "":
 		return fmt.Sprintf("%s: HTTP %d %s: %s", e.call.Request, e.call.HTTPStatus, http.StatusText(e.call.HTTPStatus), e.call.Message)
 	case e.call.HTTPStatus != 0:
