@@ -35,7 +35,7 @@ const (
 	Name = "merge-activity"
 	// Version is recorded in the evidence; bump it when the facts or the
 	// judgement change.
-	Version = "1.0.0"
+	Version = "1.1.0"
 )
 
 // SampleConfig is a commented policy section holding every key and its
@@ -47,6 +47,7 @@ var SampleConfig string
 // Collector is the merge-activity collector.
 type Collector struct {
 	gh          *githubapi.Client
+	graphql     bool
 	log         *slog.Logger
 	now         func() time.Time
 	concurrency int
@@ -56,7 +57,7 @@ var _ collectors.Collector = (*Collector)(nil)
 
 // New builds the collector.
 func New(d collectors.Deps) collectors.Collector {
-	return &Collector{gh: d.GitHub, log: d.Log(Name), now: d.Clock(), concurrency: d.GitHub.Concurrency()}
+	return &Collector{gh: d.GitHub, graphql: d.GitHub.GraphQL(), log: d.Log(Name), now: d.Clock(), concurrency: d.GitHub.Concurrency()}
 }
 
 // Info describes the collector for registration.
@@ -201,7 +202,15 @@ func (r *run) collect(ctx context.Context, jobs []collectors.ScopedRepo) error {
 	}
 	var pulls []pullJob
 	for _, rr := range repos {
-		for i := range rr.prs {
+		for i, ch := range rr.prs {
+			if item := rr.items[i]; item.graph != nil {
+				ch.GraphQL = item.node
+				if item.restReason == "" {
+					fromGraph(ch, item)
+					continue
+				}
+				ch.RESTReason = item.restReason
+			}
 			pulls = append(pulls, pullJob{rr, i})
 		}
 	}
@@ -278,7 +287,24 @@ func (r *run) list(ctx context.Context, j collectors.ScopedRepo) *repoRun {
 	w := r.facts.Window
 	lookback := r.facts.LookbackStart
 	needed := func(updated time.Time) bool { return !updated.Before(w.Start) || updated.After(lookback) }
-	listing, items, err := r.g.listPulls(ctx, info.Owner, info.Name, needed)
+	var listing *Listing
+	var items []pullItem
+	var err error
+	if r.c.graphql {
+		listing, items, err = r.g.listPullsGraphQL(ctx, info.Owner, info.Name, needed)
+		if err != nil {
+			if ctx.Err() != nil {
+				rr.fatal = err
+				return rr
+			}
+			// REST tells withheld from failed, repository by repository.
+			log.Warn("GraphQL listing failed; listing over REST", "err", err)
+			rr.facts.GraphQLFallback = strings.ReplaceAll(err.Error(), "\n", "; ")
+		}
+	}
+	if !r.c.graphql || err != nil {
+		listing, items, err = r.g.listPulls(ctx, info.Owner, info.Name, needed)
+	}
 	rr.facts.Pulls = listing
 	if err != nil {
 		var le *collectors.ListError

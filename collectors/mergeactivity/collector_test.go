@@ -408,7 +408,7 @@ func TestInfo(t *testing.T) {
 		t.Fatalf("Info() = %+v", info)
 	}
 	c := info.New(collectors.Deps{})
-	if c.Name() != "merge-activity" || c.Version() != "1.0.0" {
+	if c.Name() != "merge-activity" || c.Version() != "1.1.0" {
 		t.Errorf("Name, Version = %q, %q", c.Name(), c.Version())
 	}
 	if _, ok := c.NewPolicy().(*Policy); !ok {

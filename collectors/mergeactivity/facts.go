@@ -54,9 +54,14 @@ type RepoFacts struct {
 	// Reason says why the repository is unreadable, with the permission the
 	// token needs.
 	Reason string `json:"reason,omitempty"`
-	// Pulls is the listing of closed pull requests, newest update first,
-	// read until one was last updated before the look-back start.
+	// Pulls is the listing of closed pull requests (over REST) or merged
+	// pull requests (over GraphQL: POST /graphql MergedPullRequests, the
+	// query's sha256 among its parameters), newest update first, read until
+	// one was last updated before the look-back start.
 	Pulls *Listing `json:"pulls,omitempty"`
+	// GraphQLFallback says why the GraphQL listing was given up and the
+	// pull requests listed over REST instead; empty when it was not.
+	GraphQLFallback string `json:"graphql_fallback,omitempty"`
 	// Commits are the listings of each branch's commits in the window.
 	Commits []Listing `json:"commits"`
 	// ListedPulls accounts for every pull request the listing returned: in
@@ -177,6 +182,14 @@ type ChangeFacts struct {
 	// Listed is the pull request's listing item as received; kept only when
 	// the pull request itself could not be read.
 	Listed json.RawMessage `json:"listed,omitempty"`
+	// GraphQL is the pull request's node of the GraphQL listing, as
+	// received: its labels, reviews, commits, and the check runs and
+	// statuses of its head. When it holds them all, no REST source is read.
+	GraphQL json.RawMessage `json:"graphql,omitempty"`
+	// RESTReason says why a pull request the GraphQL listing gave was read
+	// over REST: an error inside its node, or more reviews, commits or
+	// checks than the node's first page.
+	RESTReason string `json:"rest_reason,omitempty"`
 	// Pull is GET /repos/{o}/{r}/pulls/{n}.
 	Pull *Call `json:"pull,omitempty"`
 	// Reviews, Commits, CheckRuns and Status are the pull request's reviews,

@@ -47,18 +47,24 @@ func (u *userJSON) actor() Actor {
 // pullItem is what the collection reads of a pull request payload (a
 // listing item or the pull request itself).
 type pullItem struct {
-	raw       json.RawMessage
-	Number    int         `json:"number"`
-	State     string      `json:"state"`
-	Title     string      `json:"title"`
-	User      *userJSON   `json:"user"`
-	UpdatedAt *time.Time  `json:"updated_at"`
-	MergedAt  *time.Time  `json:"merged_at"`
-	MergeSHA  *string     `json:"merge_commit_sha"`
-	MergedBy  *userJSON   `json:"merged_by"`
-	Commits   *int        `json:"commits"`
-	Labels    []labelJSON `json:"labels"`
-	Head      struct {
+	raw json.RawMessage
+	// node, graph and restReason are set for an item of the GraphQL
+	// listing: the node as received, decoded, and why its facts must still
+	// be read over REST ("" when the node holds them all).
+	node       json.RawMessage
+	graph      *gqlPull
+	restReason string
+	Number     int         `json:"number"`
+	State      string      `json:"state"`
+	Title      string      `json:"title"`
+	User       *userJSON   `json:"user"`
+	UpdatedAt  *time.Time  `json:"updated_at"`
+	MergedAt   *time.Time  `json:"merged_at"`
+	MergeSHA   *string     `json:"merge_commit_sha"`
+	MergedBy   *userJSON   `json:"merged_by"`
+	Commits    *int        `json:"commits"`
+	Labels     []labelJSON `json:"labels"`
+	Head       struct {
 		SHA string `json:"sha"`
 	} `json:"head"`
 	Base struct {

@@ -50,9 +50,21 @@ func serveHandler(t testing.TB, srv *ghfake.Server, h http.Handler) (*httptest.S
 // testLogger logs to the test's output; benchmarks discard.
 func testLogger(t testing.TB) *slog.Logger { return collectortest.Logger(t, slog.LevelInfo) }
 
-// newCollector builds the collector with a fixed clock and a concurrency.
+// newCollector builds the collector over REST (the golden cases' API) with
+// a fixed clock and a concurrency.
 func newCollector(t testing.TB, gh *githubapi.Client, now time.Time, concurrency int) *Collector {
+	c := newGraphQLCollector(t, gh, now, concurrency)
+	c.graphql = false
+	return c
+}
+
+// newGraphQLCollector builds the collector as users get it: the pull
+// requests listed over GraphQL.
+func newGraphQLCollector(t testing.TB, gh *githubapi.Client, now time.Time, concurrency int) *Collector {
 	c := New(collectors.Deps{GitHub: gh, Logger: testLogger(t), Now: func() time.Time { return now }}).(*Collector)
+	if !c.graphql {
+		t.Fatal("the client keeps to REST")
+	}
 	if concurrency > 0 {
 		c.concurrency = concurrency
 	}

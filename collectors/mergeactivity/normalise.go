@@ -115,12 +115,17 @@ func parseReviews(src *Source, unread *[]Unread) ([]Review, error) {
 			out = append(out, rv)
 		}
 	}
-	// GitHub lists reviews in chronological order; sort anyway, so "latest"
-	// never depends on the order pages arrived in.
-	slices.SortStableFunc(out, func(a, b Review) int {
+	sortReviews(out)
+	return out, nil
+}
+
+// sortReviews orders reviews by submission, then id. GitHub lists them in
+// chronological order; sort anyway, so "latest" never depends on the order
+// pages arrived in.
+func sortReviews(rs []Review) {
+	slices.SortStableFunc(rs, func(a, b Review) int {
 		return cmp.Or(compareTimes(a.SubmittedAt, b.SubmittedAt), cmp.Compare(a.ID, b.ID))
 	})
-	return out, nil
 }
 
 func parseCommitRefs(src *Source, unread *[]Unread) ([]CommitRef, error) {

@@ -129,6 +129,11 @@ func (app *App) newSession(cfg *config.Config, catalog *controls.Catalog, f *sou
 		return nil, fmt.Errorf("%s: the environment variable %s is not set: scheduled jobs need a GitHub token (or github.app)", cfg.At("github.token_env"), tokenEnv)
 	default:
 		logger.Warn("no GitHub token: requests are anonymous and most settings will be not_verifiable", "env", tokenEnv)
+		// GitHub answers no anonymous GraphQL query.
+		opts.NoGraphQL = true
+	}
+	if g := cfg.GitHub.GraphQL; g != nil && !*g {
+		opts.NoGraphQL = true
 	}
 	gh, err := githubapi.New(opts)
 	if err != nil {
