@@ -6,6 +6,7 @@ import (
 	_ "embed"
 	"encoding/hex"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"slices"
 	"strconv"
@@ -293,36 +294,11 @@ func (g *gatherer) listPullsGraphQL(ctx context.Context, owner, name string, nee
 		} else if err != nil {
 			return l, nil, fmt.Errorf("listing merged pull requests of %s/%s over GraphQL (page %d): %w", owner, name, page, err)
 		}
-		var ans gqlPage
-		if err := json.Unmarshal(call.Body, &ans); err != nil {
+		items, more, cursor, err := parseGraphQLPage(call.Body, nodeErrs)
+		if err != nil {
 			return l, nil, fmt.Errorf("parsing merged pull requests of %s/%s over GraphQL (page %d): %w", owner, name, page, err)
 		}
-		if ans.Data == nil || ans.Data.Repository == nil || ans.Data.Repository.PullRequests == nil {
-			return l, nil, fmt.Errorf("parsing merged pull requests of %s/%s over GraphQL (page %d): no repository.pullRequests in the answer", owner, name, page)
-		}
 		l.Pages++
-		conn := ans.Data.Repository.PullRequests
-		items := make([]pullItem, 0, len(conn.Nodes))
-		for i, raw := range conn.Nodes {
-			var n gqlPull
-			if err := json.Unmarshal(raw, &n); err != nil {
-				return l, nil, fmt.Errorf("parsing merged pull requests of %s/%s over GraphQL (page %d, node %d): %w", owner, name, page, i, err)
-			}
-			if n.Number <= 0 || n.UpdatedAt == nil {
-				return l, nil, fmt.Errorf("parsing merged pull requests of %s/%s over GraphQL (page %d, node %d): no number or updatedAt", owner, name, page, i)
-			}
-			it := n.item(raw)
-			it.restReason = nodeErrs[i]
-			if it.restReason == "" {
-				it.restReason = n.incomplete()
-			}
-			items = append(items, it)
-		}
-		for i := range nodeErrs {
-			if i >= len(conn.Nodes) {
-				return l, nil, fmt.Errorf("listing merged pull requests of %s/%s over GraphQL (page %d): an error names node %d of %d", owner, name, page, i, len(conn.Nodes))
-			}
-		}
 		l.Items += len(items)
 		out = append(out, items...)
 		if i := slices.IndexFunc(items, func(it pullItem) bool { return !needed(*it.UpdatedAt) }); i >= 0 {
@@ -330,15 +306,54 @@ func (g *gatherer) listPullsGraphQL(ctx context.Context, owner, name string, nee
 				page, items[i].Number, items[i].UpdatedAt.UTC().Format(time.RFC3339))
 			return l, out, nil
 		}
-		if !conn.PageInfo.HasNextPage {
+		if !more {
 			l.Stop = fmt.Sprintf("last page (%d)", page)
 			return l, out, nil
 		}
-		if conn.PageInfo.EndCursor == nil || *conn.PageInfo.EndCursor == "" || *conn.PageInfo.EndCursor == after || l.Pages >= maxListingPages {
+		if cursor == "" || cursor == after || l.Pages >= maxListingPages {
 			return l, nil, fmt.Errorf("listing merged pull requests of %s/%s over GraphQL: pagination does not end (page %d)", owner, name, page)
 		}
-		after = *conn.PageInfo.EndCursor
+		after = cursor
 	}
+}
+
+// parseGraphQLPage parses one answer to PullsQuery: its pull requests,
+// each with why it must be read over REST (nodeErrs: the GraphQL errors
+// inside nodes, by index), whether another page follows and its cursor.
+func parseGraphQLPage(body []byte, nodeErrs map[int]string) (items []pullItem, more bool, cursor string, err error) {
+	var ans gqlPage
+	if err := json.Unmarshal(body, &ans); err != nil {
+		return nil, false, "", err
+	}
+	if ans.Data == nil || ans.Data.Repository == nil || ans.Data.Repository.PullRequests == nil {
+		return nil, false, "", errors.New("no repository.pullRequests in the answer")
+	}
+	conn := ans.Data.Repository.PullRequests
+	for i := range nodeErrs {
+		if i >= len(conn.Nodes) {
+			return nil, false, "", fmt.Errorf("an error names node %d of %d", i, len(conn.Nodes))
+		}
+	}
+	items = make([]pullItem, 0, len(conn.Nodes))
+	for i, raw := range conn.Nodes {
+		n := new(gqlPull)
+		if err := json.Unmarshal(raw, n); err != nil {
+			return nil, false, "", fmt.Errorf("node %d: %w", i, err)
+		}
+		if n.Number <= 0 || n.UpdatedAt == nil {
+			return nil, false, "", fmt.Errorf("node %d: no number or updatedAt", i)
+		}
+		it := n.item(raw)
+		it.restReason = nodeErrs[i]
+		if it.restReason == "" {
+			it.restReason = n.incomplete()
+		}
+		items = append(items, it)
+	}
+	if conn.PageInfo.EndCursor != nil {
+		cursor = *conn.PageInfo.EndCursor
+	}
+	return items, conn.PageInfo.HasNextPage, cursor, nil
 }
 
 // nodeIndex is the pull request an error path points into:

@@ -82,3 +82,85 @@ func TestGraphQLIncomplete(t *testing.T) {
 		})
 	}
 }
+
+// FuzzGraphQLPage feeds the GraphQL page decoder hostile answers (malformed
+// JSON, nulls, wrong types, missing connections, huge numbers): it returns
+// an error or pull requests, never panics, and a pull request it takes
+// whole normalises consistently with its listing item.
+func FuzzGraphQLPage(f *testing.F) {
+	for _, s := range []string{
+		graphQLSeedPage,
+		`{"data":{"repository":{"pullRequests":{"pageInfo":{"hasNextPage":true,"endCursor":null},"nodes":[null]}}}}`,
+		`{"data":{"repository":{"pullRequests":{"nodes":[{"number":1,"updatedAt":"2026-11-20T00:00:00Z","headCommit":{"nodes":[null]}}]}}}}`,
+		`{"data":{"repository":{"pullRequests":{"nodes":[{"number":1e400}]}}}}`,
+		`{"data":{"repository":null},"errors":[{"type":"NOT_FOUND"}]}`,
+		`{"data":null}`, `[]`, `null`, `{"data":{"repository":{"pullRequests":{"nodes":"x"}}}}`,
+	} {
+		f.Add([]byte(s))
+	}
+	f.Fuzz(func(t *testing.T, body []byte) {
+		items, _, _, err := parseGraphQLPage(body, nil)
+		if err != nil {
+			return
+		}
+		for _, it := range items {
+			if it.Number <= 0 || it.UpdatedAt == nil || it.graph == nil {
+				t.Fatalf("item %+v taken without a number, updatedAt or node", it)
+			}
+			if it.restReason != "" {
+				continue
+			}
+			v, err := it.graph.view()
+			if err != nil {
+				continue
+			}
+			if v.HeadSHA != it.Head.SHA || v.MergedAt.IsZero() || v.CommitCount == nil || *v.CommitCount < len(v.Commits) {
+				t.Fatalf("view %+v disagrees with item %+v", v, it)
+			}
+		}
+	})
+}
+
+// graphQLSeedPage is a whole page of one merged pull request.
+const graphQLSeedPage = `{"data":{"repository":{"pullRequests":{"pageInfo":{"hasNextPage":false,"endCursor":"Y3Vyc29yOnYyOjE="},"nodes":[
+{"number":7,"title":"Fix","updatedAt":"2026-11-20T10:00:00Z","mergedAt":"2026-11-20T09:00:00Z","baseRefName":"main","headRefOid":"h1",
+"author":{"__typename":"User","login":"alice"},"mergedBy":{"__typename":"User","login":"bob"},"mergeCommit":{"oid":"m1"},
+"labels":{"totalCount":1,"nodes":[{"name":"emergency"}]},
+"reviews":{"totalCount":1,"nodes":[{"databaseId":5,"state":"APPROVED","submittedAt":"2026-11-20T08:00:00Z","author":{"__typename":"User","login":"bob"},"commit":{"oid":"h1"}}]},
+"commits":{"totalCount":1,"nodes":[{"commit":{"oid":"h1","author":{"user":{"login":"alice"}},"committer":{"user":null}}}]},
+"headCommit":{"nodes":[{"commit":{"oid":"h1","checkSuites":{"totalCount":1,"nodes":[{"checkRuns":{"totalCount":1,"nodes":[
+{"databaseId":9,"name":"ci","status":"COMPLETED","conclusion":"SUCCESS","startedAt":"2026-11-20T07:00:00Z","completedAt":"2026-11-20T07:30:00Z"}]}}]},
+"status":{"contexts":[{"context":"lint","state":"PENDING","createdAt":"2026-11-20T07:00:00Z"}]}}}]}}]}}}}`
+
+// TestGraphQLView: a whole node normalises to the view the REST sources
+// give for the same pull request.
+func TestGraphQLView(t *testing.T) {
+	items, more, cursor, err := parseGraphQLPage([]byte(graphQLSeedPage), nil)
+	if err != nil || len(items) != 1 || more || cursor != "Y3Vyc29yOnYyOjE=" {
+		t.Fatalf("parse: %d items, more %v, cursor %q, %v", len(items), more, cursor, err)
+	}
+	it := items[0]
+	if it.restReason != "" || !it.hasLabel("EMERGENCY") || *it.MergeSHA != "m1" || it.Base.Ref != "main" {
+		t.Fatalf("item %+v", it)
+	}
+	v, err := it.graph.view()
+	if err != nil {
+		t.Fatal(err)
+	}
+	got := string(mustJSON(v))
+	want := `{"title":"Fix","author":{"login":"alice","type":"User"},"merged_by":{"login":"bob","type":"User"},"merged_at":"2026-11-20T09:00:00Z",` +
+		`"head_sha":"h1","merge_sha":"m1","labels":["emergency"],"commit_count":1,"commits":[{"sha":"h1","author":"alice"}],` +
+		`"reviews":[{"id":5,"reviewer":{"login":"bob","type":"User"},"state":"APPROVED","submitted_at":"2026-11-20T08:00:00Z","commit_id":"h1"}],` +
+		`"checks":[{"name":"ci","kind":"check_run","id":9,"status":"completed","conclusion":"success","started_at":"2026-11-20T07:00:00Z","completed_at":"2026-11-20T07:30:00Z"},` +
+		`{"name":"lint","kind":"status","id":0,"status":"pending","conclusion":"pending","started_at":"2026-11-20T07:00:00Z","completed_at":null}],"unread":[]}`
+	if got != want {
+		t.Errorf("view\n got %s\nwant %s", got, want)
+	}
+	if _, _, _, err := parseGraphQLPage([]byte(graphQLSeedPage), map[int]string{1: "x"}); err == nil {
+		t.Error("an error naming a node the page does not have was accepted")
+	}
+	items, _, _, _ = parseGraphQLPage([]byte(graphQLSeedPage), map[int]string{0: "GraphQL: FORBIDDEN: no"})
+	if items[0].restReason != "GraphQL: FORBIDDEN: no" {
+		t.Errorf("restReason %q", items[0].restReason)
+	}
+}
