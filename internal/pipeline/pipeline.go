@@ -6,6 +6,7 @@ package pipeline
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"log/slog"
 	"time"
@@ -125,6 +126,23 @@ func (r *Runner) Run(ctx context.Context, c collectors.Collector, req collectors
 		out.CollectErr = fmt.Errorf("collection incomplete: %s", res.Incomplete)
 		p.Status, p.Reason = evidence.StatusError, "incomplete: "+res.Incomplete
 		log.Warn("collection incomplete; evidence status is error", "reason", res.Incomplete)
+	case p.Status == evidence.StatusError:
+		// A finding in error is an inconsistency of the collector's own
+		// (data it could not obtain is not_verifiable): the evidence says
+		// so, as an error must.
+		var targets []string
+		for _, f := range p.Findings {
+			if f.Status == evidence.StatusError {
+				targets = append(targets, f.Target)
+			}
+		}
+		what := fmt.Sprintf("%d findings", len(targets))
+		if len(targets) == 1 {
+			what = "1 finding"
+		}
+		p.Reason = what + " could not be judged: " + collectors.Named(targets)
+		out.CollectErr = errors.New(p.Reason)
+		log.Error("findings in error; evidence status is error", "reason", p.Reason)
 	}
 	p.Counts = evidence.CountByStatus(p.Findings)
 

@@ -152,6 +152,56 @@ func TestIncompleteCollectionIsError(t *testing.T) {
 	}
 }
 
+// A finding the collector could not judge (an inconsistency of its own,
+// with no incompleteness reported) still makes evidence that verifies: an
+// error, saying which findings.
+func TestErrorFindingGivesTheReason(t *testing.T) {
+	f := newFixture(t)
+	c := &scripted{res: &collectors.Result{
+		Facts: []int{1},
+		Findings: []evidence.Finding{
+			{Target: "github.com/acme/a@main", Status: evidence.StatusPass},
+			{Target: "github.com/acme/b@main", Status: evidence.StatusError, Summary: "not judged: unknown rule"},
+		},
+	}}
+	out, err := f.runner.Run(context.Background(), c, request())
+	if err != nil {
+		t.Fatal(err)
+	}
+	p := out.Entry.Statement.Predicate
+	if p.Status != evidence.StatusError || p.Reason != "1 finding could not be judged: github.com/acme/b@main" || out.CollectErr == nil {
+		t.Fatalf("recorded as %s (%q), CollectErr %v", p.Status, p.Reason, out.CollectErr)
+	}
+	f.verified(t)
+}
+
+// Data a collector could not obtain is a not_verifiable finding; the
+// incompleteness it reports makes the evidence an error with the reason,
+// the finding counted as not_verifiable.
+func TestUnobtainableDataIsNotVerifiableInErrorEvidence(t *testing.T) {
+	f := newFixture(t)
+	c := &scripted{res: &collectors.Result{
+		Facts: []int{1},
+		Findings: []evidence.Finding{
+			{Target: "github.com/acme/a@main", Status: evidence.StatusPass},
+			{Target: "github.com/acme/b@main", Status: evidence.StatusNotVerifiable, Summary: "could not be checked: GET /repos/acme/b/branches/main/protection: HTTP 502 Bad Gateway"},
+		},
+		Incomplete: "1 of 2 branches could not be collected: acme/b@main",
+	}}
+	out, err := f.runner.Run(context.Background(), c, request())
+	if err != nil {
+		t.Fatal(err)
+	}
+	p := out.Entry.Statement.Predicate
+	if p.Status != evidence.StatusError || p.Reason != "incomplete: 1 of 2 branches could not be collected: acme/b@main" {
+		t.Fatalf("recorded as %s (%q)", p.Status, p.Reason)
+	}
+	if p.Counts[evidence.StatusNotVerifiable] != 1 || p.Counts[evidence.StatusError] != 0 {
+		t.Fatalf("counts = %v", p.Counts)
+	}
+	f.verified(t)
+}
+
 func TestNoFindingsIsNotVerifiable(t *testing.T) {
 	f := newFixture(t)
 	out, err := f.runner.Run(context.Background(), &scripted{res: &collectors.Result{Facts: map[string]any{}}}, request())

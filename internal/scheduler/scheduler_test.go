@@ -32,8 +32,9 @@ type fakeCollector struct {
 	started chan struct{}
 	panics  bool
 	fail    bool
-	// errorFinding: the collection completes, but one finding is error.
-	errorFinding bool
+	// incomplete: the collection completes, but one target's data could
+	// not be obtained (a not_verifiable finding; the result incomplete).
+	incomplete bool
 }
 
 func (f *fakeCollector) Name() string                      { return "branch-protection" }
@@ -63,11 +64,13 @@ func (f *fakeCollector) Collect(ctx context.Context, req collectors.Request) (*c
 	if f.fail {
 		return nil, errors.New("GitHub said 502")
 	}
-	if f.errorFinding {
+	if f.incomplete {
 		return &collectors.Result{
-			Targets:  []string{"github.com/acme/api@main"},
-			Facts:    map[string]string{"window": req.Window.String()},
-			Findings: []evidence.Finding{{Target: "github.com/acme/api@main", Status: evidence.StatusError, Summary: "protection unreadable: 500"}},
+			Targets: []string{"github.com/acme/api@main"},
+			Facts:   map[string]string{"window": req.Window.String()},
+			Findings: []evidence.Finding{{Target: "github.com/acme/api@main", Status: evidence.StatusNotVerifiable,
+				Summary: "could not be checked: GET /repos/acme/api/branches/main/protection: HTTP 500 Internal Server Error"}},
+			Incomplete: "1 of 1 branches could not be collected: acme/api@main",
 		}, nil
 	}
 	return &collectors.Result{
@@ -266,19 +269,19 @@ func TestAPanickingCollectorIsRecorded(t *testing.T) {
 	}
 }
 
-// A collection that completes with a finding in error is not a successful
-// run: the record says error (and is written: the verifier refuses a
-// success whose evidence is error).
+// A collection that completes incomplete (its evidence an error) is not a
+// successful run: the record says error (and is written: the verifier
+// refuses a success whose evidence is error).
 func TestEvidenceInErrorMakesTheRunAnError(t *testing.T) {
 	f := newFixture(t, "@daily", time.UTC)
-	f.col.errorFinding = true
+	f.col.incomplete = true
 	f.clock.Set(day(23).Add(time.Hour))
 	res := f.scheduler(scheduler.Options{}).Once(context.Background())
 	if len(res) != 1 || res[0].Status != evidence.RunError || res[0].RecordErr != nil || res[0].Record == nil {
 		t.Fatalf("results = %+v", res)
 	}
 	rec := res[0].Record.Statement.Predicate
-	if rec.Status != evidence.RunError || !strings.Contains(rec.Error, "status error") || len(rec.Evidence) != 1 || rec.Evidence[0].Status != evidence.StatusError {
+	if rec.Status != evidence.RunError || !strings.Contains(rec.Error, "collection incomplete: 1 of 1 branches could not be collected") || len(rec.Evidence) != 1 || rec.Evidence[0].Status != evidence.StatusError {
 		t.Fatalf("record = %+v", rec)
 	}
 }
