@@ -30,7 +30,7 @@ const (
 	Name = "branch-protection"
 	// Version is recorded in the evidence; bump it when the facts or the
 	// judgement change.
-	Version = "1.0.0"
+	Version = "1.1.0"
 	// NotRead marks a source a branch's collection never reached.
 	NotRead = "not_read"
 )
@@ -90,8 +90,9 @@ func validate(req collectors.Request) (*Policy, error) {
 	return collectors.PolicyOf[Policy](req.Policy)
 }
 
-// Collect implements collectors.Collector. A branch that could not be read
-// becomes an error finding and makes the result incomplete; a failed
+// Collect implements collectors.Collector. A branch whose reads failed after
+// retries is a not_verifiable finding naming the failure (fail if what was
+// read already fails a rule) and makes the result incomplete; a failed
 // organisation listing or a cancelled context fails the collection.
 func (c *Collector) Collect(ctx context.Context, req collectors.Request) (*collectors.Result, error) {
 	p, err := validate(req)

@@ -13,6 +13,7 @@ import (
 
 	"github.com/changeproof/changeproof/collectors"
 	"github.com/changeproof/changeproof/evidence"
+	"github.com/changeproof/changeproof/internal/collectortest"
 	"github.com/changeproof/changeproof/internal/ghfake"
 	"github.com/changeproof/changeproof/internal/golden"
 )
@@ -104,6 +105,37 @@ func TestDeterministicAcrossConcurrency(t *testing.T) {
 		if !bytes.Equal(outputs[0], outputs[i]) {
 			t.Fatalf("results differ between concurrency settings: %s", golden.FirstDiff(outputs[0], outputs[i]))
 		}
+	}
+}
+
+// A branch GitHub answers 502 for, also on every retry, is not_verifiable
+// naming the 502 — never an error finding — and the collection incomplete:
+// the signed evidence is an error saying which branch is missing.
+func TestServerErrorAfterRetries(t *testing.T) {
+	_, gh := fakeGitHub(t, "testdata/server-error-after-retries")
+	p, res := collectortest.Record(t, newCollector(t, gh, 0), collectors.Request{Scope: collectors.Scope{Orgs: []string{"acme"}}, Policy: NewPolicy()})
+	var flaky evidence.Finding
+	for _, f := range p.Findings {
+		if f.Target == "github.com/acme/flaky@main" {
+			flaky = f
+		}
+	}
+	if flaky.Status != evidence.StatusNotVerifiable || !strings.Contains(flaky.Summary, "HTTP 502 Bad Gateway") {
+		t.Errorf("flaky branch = %s %q, want not_verifiable naming the 502", flaky.Status, flaky.Summary)
+	}
+	for _, c := range flaky.Checks {
+		if c.Status != evidence.StatusNotVerifiable || !strings.Contains(c.Detail, "502") {
+			t.Errorf("%s: %s %q, want not_verifiable naming the 502", c.Rule, c.Status, c.Detail)
+		}
+	}
+	if want := "1 of 2 branches could not be collected: acme/flaky@main"; res.Incomplete != want {
+		t.Errorf("Incomplete = %q, want %q", res.Incomplete, want)
+	}
+	if p.Status != evidence.StatusError || p.Reason != "incomplete: "+res.Incomplete {
+		t.Errorf("evidence = %s %q, want error with the incompleteness as reason", p.Status, p.Reason)
+	}
+	if p.Counts[evidence.StatusError] != 0 || p.Counts[evidence.StatusNotVerifiable] != 1 || p.Counts[evidence.StatusPass] != 1 {
+		t.Errorf("counts = %v, want 1 pass and 1 not_verifiable", p.Counts)
 	}
 }
 
@@ -218,7 +250,7 @@ func TestInfo(t *testing.T) {
 		t.Fatalf("Info() = %+v", info)
 	}
 	c := info.New(collectors.Deps{})
-	if c.Name() != "branch-protection" || c.Version() != "1.0.0" {
+	if c.Name() != "branch-protection" || c.Version() != "1.1.0" {
 		t.Errorf("Name, Version = %q, %q", c.Name(), c.Version())
 	}
 	if _, ok := c.NewPolicy().(*Policy); !ok {

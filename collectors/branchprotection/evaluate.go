@@ -14,6 +14,18 @@ type evaluator struct {
 	branch string
 	// branchMissing: GitHub said the branch does not exist.
 	branchMissing bool
+	// failed says which reads failed after retries: no permission makes
+	// those readable.
+	failed failures
+}
+
+// failures are the reads of a branch that failed after retries (5xx,
+// network, a body that is not JSON, the rate limit), as opposed to those
+// GitHub withheld (403, 404).
+type failures struct {
+	any, classic, rules bool
+	// rulesets holds the source ids of the rulesets that failed.
+	rulesets map[string]bool
 }
 
 // outcome is a judged rule plus what no_admin_bypass needs: the items met
@@ -336,24 +348,33 @@ func (ev evaluator) unknownNotes() string {
 	return "; " + strings.Join(notes, "; ")
 }
 
-// permissionFix says how to make a not_verifiable check verifiable.
+// permissionFix says how to make a not_verifiable check verifiable: the
+// access the token lacks for what GitHub withheld, and collecting again
+// for what failed.
 func (ev evaluator) permissionFix() string {
 	var need []string
 	switch {
-	case ev.view.Classic != ClassicUnknown:
+	case ev.view.Classic != ClassicUnknown, ev.failed.classic:
 	case ev.branchMissing:
 		need = append(need, "check that branch "+ev.branch+" exists (--branch)")
 	default:
 		need = append(need, classicPermission)
 	}
-	if ev.view.Rules == ReadUnknown || slices.ContainsFunc(ev.view.Sources, func(s Source) bool { return s.Unreadable }) {
+	if (ev.view.Rules == ReadUnknown && !ev.failed.rules) ||
+		slices.ContainsFunc(ev.view.Sources, func(s Source) bool { return s.Unreadable && !ev.failed.rulesets[s.ID] }) {
 		need = append(need, rulesPermission)
 	}
 	if slices.ContainsFunc(ev.view.Sources, func(s Source) bool { return s.Kind == kindRuleset && !s.Unreadable && s.Bypassable == nil }) {
 		need = append(need, bypassPermission)
 	}
-	if len(need) == 0 {
+	again := "Collect again: GitHub did not answer every read (see the finding's summary)"
+	switch {
+	case len(need) == 0 && ev.failed.any:
+		return again
+	case len(need) == 0:
 		return "make the missing settings readable to the token and collect again"
+	case ev.failed.any:
+		return again + "; and give the token this access: " + strings.Join(need, "; ")
 	}
 	return "Give the token this access and collect again: " + strings.Join(need, "; ")
 }

@@ -54,8 +54,10 @@ type BranchFacts struct {
 	// DefaultBranch says whether Branch is the repository's default branch;
 	// null when the repository was not looked up (branches were given).
 	DefaultBranch *bool `json:"default_branch"`
-	// Error says why the branch could not be collected; its finding is then
-	// an error.
+	// Error says which of the branch's reads failed after retries (or why
+	// it could not be read at all); its finding is then not_verifiable, or
+	// fail on a rule that what was read does not meet, and the collection
+	// is incomplete.
 	Error    string         `json:"error,omitempty"`
 	Classic  ClassicFacts   `json:"classic"`
 	Rules    RulesFacts     `json:"rules"`

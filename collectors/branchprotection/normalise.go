@@ -113,8 +113,9 @@ type viewInput struct {
 }
 
 // buildView normalises classic protection and ruleset rules into one View.
-// Classic and rule states that are errors normalise to unknown; the branch
-// is an error finding anyway.
+// Classic and rule states that are errors normalise to unknown, as does a
+// rule whose parameters cannot be parsed: the branch is judged on the rest
+// (see Evaluate).
 func buildView(in viewInput) (View, error) {
 	v := View{Sources: []Source{}, Settings: emptySettings()}
 	v.Classic, v.ClassicNote = classicState(in.classic)
@@ -181,7 +182,7 @@ func classicState(cf ClassicFacts) (state, note string) {
 	case cf.Status == ClassicProtected || cf.Status == ClassicNotProtected:
 		return cf.Status, ""
 	case cf.Status == ClassicError:
-		return ClassicUnknown, "branch protection: reading it failed (GitHub " + answered(cf.Call.HTTPStatus, cf.Call.Message) + ")"
+		return ClassicUnknown, "branch protection: reading it failed (" + failure(cf.Call) + ")"
 	case branchNotFound(cf.Call):
 		return ClassicUnknown, "branch protection: GitHub answered 404 (Branch not found): the branch does not exist"
 	case cf.Call.HTTPStatus == http.StatusNotFound:
@@ -205,9 +206,18 @@ func rulesState(rf RulesFacts) (state, note string) {
 	case ReadOK:
 		return ReadOK, ""
 	case ReadError:
-		return ReadUnknown, "branch rules: reading them failed (GitHub " + answered(last.HTTPStatus, last.Message) + ")"
+		return ReadUnknown, "branch rules: reading them failed (" + failure(last) + ")"
 	}
 	return ReadUnknown, "branch rules: GitHub " + answered(last.HTTPStatus, last.Message) + ": the rulesets applying to the branch are unknown"
+}
+
+// failure describes a read that failed after retries: GitHub's answer, or
+// a successful answer whose body could not be parsed.
+func failure(c Call) string {
+	if c.HTTPStatus >= 200 && c.HTTPStatus < 300 {
+		return fmt.Sprintf("GitHub answered %d, but the body could not be parsed", c.HTTPStatus)
+	}
+	return "GitHub " + answered(c.HTTPStatus, c.Message)
 }
 
 // answered renders "answered 403 (Resource not accessible ...)".
@@ -324,7 +334,9 @@ func rulesetSource(rf RulesetFacts, doc *rulesetDoc) Source {
 }
 
 // addRule adds the observations of one ruleset rule. Rule types the policy
-// does not judge are left out of the view (they stay in the raw facts).
+// does not judge are left out of the view (they stay in the raw facts). A
+// rule whose parameters cannot be parsed is added with its values unknown,
+// so that no rule fails for want of a value the source may set.
 func addRule(s *Settings, it ruleItem, src Source) error {
 	yes := ptr(true)
 	obsBool := func(dst *[]Observation[bool], val *bool) {
@@ -333,16 +345,19 @@ func addRule(s *Settings, it ruleItem, src Source) error {
 	switch it.Type {
 	case "pull_request":
 		var p pullRequestParams
-		if err := decodeParams(it.Parameters, &p); err != nil {
-			return err
+		err := decodeParams(it.Parameters, &p)
+		if err != nil {
+			p = pullRequestParams{}
 		}
 		s.RequiredApprovals = append(s.RequiredApprovals, Observation[int]{Source: src.ID, Value: p.RequiredApprovingReviewCount, Bypassable: src.Bypassable})
 		obsBool(&s.DismissStaleReviews, p.DismissStaleReviewsOnPush)
 		obsBool(&s.RequireCodeOwnerReview, p.RequireCodeOwnerReview)
 		obsBool(&s.RequireLastPushApproval, p.RequireLastPushApproval)
+		return err
 	case "required_status_checks":
 		var p statusChecksParams
 		if err := decodeParams(it.Parameters, &p); err != nil {
+			s.RequiredStatusChecks = append(s.RequiredStatusChecks, Observation[StatusChecks]{Source: src.ID, Bypassable: src.Bypassable})
 			return err
 		}
 		checks := StatusChecks{Contexts: []string{}, Strict: p.StrictRequiredStatusChecksPolicy}

@@ -4,6 +4,8 @@ import (
 	"encoding/json"
 	"strings"
 	"testing"
+
+	"github.com/changeproof/changeproof/evidence"
 )
 
 // view normalises a protection body and rule items, with rulesets read from
@@ -135,9 +137,28 @@ func TestBuildViewRuleWithoutRulesetID(t *testing.T) {
 func TestBuildViewMalformedParameters(t *testing.T) {
 	rules := `[{"type": "pull_request", "ruleset_id": 9, "ruleset_source_type": "Repository", "ruleset_source": "acme/api",
 		"parameters": {"required_approving_review_count": "one"}}]`
-	_, err := view(t, "", rules, nil)
+	v, err := view(t, "", rules, nil)
 	if err == nil || !strings.Contains(err.Error(), "pull_request") {
 		t.Errorf("err = %v, want a parse error naming the rule", err)
+	}
+	// The rule's values are unknown, not absent: no rule fails for want of
+	// a value the ruleset may set.
+	if a := v.Settings.RequiredApprovals; len(a) != 1 || a[0].Value != nil || a[0].Source != "ruleset:9" {
+		t.Errorf("approvals = %+v, want one unknown observation of ruleset 9", a)
+	}
+	bf := branchFacts(v)
+	bf.Error = err.Error()
+	if st := checkStatuses(Evaluate(bf, DefaultPolicy())); st[RuleMinApprovals] != evidence.StatusNotVerifiable {
+		t.Errorf("min_approvals = %s, want not_verifiable", st[RuleMinApprovals])
+	}
+	rules = `[{"type": "required_status_checks", "ruleset_id": 9, "ruleset_source_type": "Repository", "ruleset_source": "acme/api",
+		"parameters": {"required_status_checks": "ci"}}]`
+	v, err = view(t, "", rules, nil)
+	if err == nil {
+		t.Fatal("a malformed required_status_checks rule parsed")
+	}
+	if c := v.Settings.RequiredStatusChecks; len(c) != 1 || c[0].Value != nil {
+		t.Errorf("required status checks = %+v, want one unknown observation", c)
 	}
 }
 

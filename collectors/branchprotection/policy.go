@@ -128,16 +128,21 @@ func (p *Policy) rules() []string {
 // source meets is not_verifiable when a source could not be read, else it
 // fails. no_admin_bypass passes when every rule met is met by at least one
 // source no one may bypass. The finding fails if any check fails, else is
-// not_verifiable if any check is, else passes; a branch whose facts could
-// not be collected is an error.
+// not_verifiable if any check is, else passes.
+//
+// A branch some of whose reads failed after retries (facts.Error) is judged
+// on what was read, the rest unknown: it still fails on a rule that was
+// read and is not met, and is otherwise not_verifiable, never pass — its
+// summary names the failure. A branch none of whose protection was read
+// (its repository could not be looked up) is not_verifiable without checks.
 func Evaluate(facts BranchFacts, p Policy) evidence.Finding {
 	f := evidence.Finding{Target: facts.Target()}
-	if facts.Error != "" {
-		f.Status = evidence.StatusError
-		f.Summary = "not collected: " + facts.Error
+	if facts.Error != "" && !viewBuilt(facts.View) {
+		f.Status = evidence.StatusNotVerifiable
+		f.Summary = "could not be checked: " + facts.Error
 		return f
 	}
-	ev := evaluator{view: facts.View, branch: facts.Branch, branchMissing: branchNotFound(facts.Classic.Call)}
+	ev := evaluator{view: facts.View, branch: facts.Branch, branchMissing: branchNotFound(facts.Classic.Call), failed: readFailures(facts)}
 	var outs []outcome
 	for _, rule := range p.rules() {
 		if rule == RuleNoAdminBypass {
@@ -152,20 +157,53 @@ func Evaluate(facts BranchFacts, p Policy) evidence.Finding {
 		f.Checks = append(f.Checks, ev.noAdminBypass(outs))
 	}
 	f.Status, f.Summary = ev.summarise(f.Checks)
+	if facts.Error != "" && f.Status != evidence.StatusError {
+		f.Status = evidence.Worse(f.Status, evidence.StatusNotVerifiable)
+		f.Summary = "could not be checked: " + facts.Error
+		if failed := rulesWith(f.Checks, evidence.StatusFail); len(failed) > 0 {
+			f.Summary = "fails " + strings.Join(failed, ", ") + "; " + f.Summary
+		}
+	}
 	return f
+}
+
+// viewBuilt reports whether the branch's view was built from its reads,
+// each source read or unknown, so that it can be judged.
+func viewBuilt(v View) bool {
+	return (v.Classic == ClassicProtected || v.Classic == ClassicNotProtected || v.Classic == ClassicUnknown) &&
+		(v.Rules == ReadOK || v.Rules == ReadUnknown)
+}
+
+// readFailures says which of a branch's reads failed after retries, as
+// opposed to being withheld.
+func readFailures(facts BranchFacts) failures {
+	fl := failures{any: facts.Error != "", classic: facts.Classic.Status == ClassicError, rules: facts.Rules.Status == ReadError,
+		rulesets: map[string]bool{}}
+	for _, rs := range facts.Rulesets {
+		if rs.Status == ReadError {
+			fl.rulesets[rulesetKey{sourceType: rs.SourceType, source: rs.Source, id: rs.ID}.sourceID()] = true
+		}
+	}
+	return fl
+}
+
+func rulesWith(checks []evidence.Check, st evidence.Status) []string {
+	var out []string
+	for _, c := range checks {
+		if c.Status == st {
+			out = append(out, c.Rule)
+		}
+	}
+	return out
 }
 
 // summarise gives the finding's status and one line naming every rule not
 // met.
 func (ev evaluator) summarise(checks []evidence.Check) (evidence.Status, string) {
-	var failed, unverified []string
-	for _, c := range checks {
-		switch c.Status {
-		case evidence.StatusFail:
-			failed = append(failed, c.Rule)
-		case evidence.StatusNotVerifiable:
-			unverified = append(unverified, c.Rule)
-		}
+	failed, unverified := rulesWith(checks, evidence.StatusFail), rulesWith(checks, evidence.StatusNotVerifiable)
+	if errs := rulesWith(checks, evidence.StatusError); len(errs) > 0 {
+		// Not reached: every rule the policy enables is known.
+		return evidence.StatusError, "not judged: " + strings.Join(errs, ", ")
 	}
 	switch {
 	case len(failed) > 0 && len(unverified) > 0:

@@ -2,7 +2,6 @@ package branchprotection
 
 import (
 	"encoding/json"
-	"github.com/changeproof/changeproof/internal/golden"
 	"reflect"
 	"strings"
 	"testing"
@@ -10,6 +9,7 @@ import (
 	"github.com/goccy/go-yaml"
 
 	"github.com/changeproof/changeproof/evidence"
+	"github.com/changeproof/changeproof/internal/golden"
 )
 
 // Hand-built facts: a branch whose sources and settings the test states.
@@ -348,12 +348,89 @@ func TestEvaluateAdminBypassClassic(t *testing.T) {
 	}
 }
 
+// A branch none of whose protection could be read is not_verifiable, naming
+// the failure, without checks.
 func TestEvaluateErrorFacts(t *testing.T) {
-	bf := branchFacts(View{})
+	bf := branchFacts(View{Classic: NotRead, Rules: NotRead, Sources: []Source{}, Settings: emptySettings()})
 	bf.Error = "GET /repos/Acme/API/branches/Main/protection: HTTP 502 Bad Gateway"
 	f := Evaluate(bf, DefaultPolicy())
-	if f.Status != evidence.StatusError || len(f.Checks) != 0 || !strings.Contains(f.Summary, "HTTP 502") {
+	if f.Status != evidence.StatusNotVerifiable || len(f.Checks) != 0 || f.Summary != "could not be checked: "+bf.Error {
 		t.Errorf("finding = %+v", f)
+	}
+}
+
+// A branch some of whose reads failed after retries is judged on what was
+// read: a rule it shows unmet fails; what the failed read could decide is
+// not_verifiable, its fix to collect again; the finding is never pass.
+func TestEvaluatePartlyRead(t *testing.T) {
+	const reason = "reading ruleset 73 (acme) of Acme/API: GET /repos/Acme/API/rulesets/73?includes_parents=true: HTTP 502 Bad Gateway: Server Error"
+	// No classic protection, the rules read; the ruleset they come from
+	// failed, so who may bypass it is unknown. It blocks deletion only.
+	failed := Source{ID: "ruleset:73", Kind: kindRuleset, RulesetID: 73, SourceType: "Organization", Source: "acme", Unreadable: true,
+		Note: "GitHub answered 502 (Server Error) to the ruleset request: its name and who may bypass it are unknown"}
+	s := emptySettings()
+	s.DeletionsBlocked = []Observation[bool]{{Source: "ruleset:73", Value: ptr(true)}}
+	bf := branchFacts(View{Classic: ClassicNotProtected, Rules: ReadOK, Sources: []Source{failed}, Settings: s})
+	bf.Classic = ClassicFacts{Status: ClassicNotProtected}
+	bf.Rules = RulesFacts{Status: ReadOK}
+	bf.Rulesets = []RulesetFacts{{ID: 73, SourceType: "Organization", Source: "acme", Status: ReadError, HTTPStatus: 502, Message: "Server Error"}}
+	bf.Error = reason
+	f := Evaluate(bf, DefaultPolicy())
+	want := map[string]evidence.Status{
+		RuleMinApprovals: evidence.StatusFail, RuleDismissStaleApprovals: evidence.StatusFail, RuleRequireStatusChecks: evidence.StatusFail,
+		RuleBlockForcePushes: evidence.StatusFail, RuleBlockDeletions: evidence.StatusPass, RuleNoAdminBypass: evidence.StatusNotVerifiable,
+	}
+	if st := checkStatuses(f); !reflect.DeepEqual(st, want) {
+		t.Errorf("statuses = %v, want %v", st, want)
+	}
+	if want := "fails min_approvals, dismiss_stale_approvals, require_status_checks, block_force_pushes; could not be checked: " + reason; f.Status != evidence.StatusFail || f.Summary != want {
+		t.Errorf("finding = %s %q, want fail %q", f.Status, f.Summary, want)
+	}
+	if c := f.Checks[len(f.Checks)-1]; !strings.HasPrefix(c.Fix, "Collect again") || strings.Contains(c.Fix, "Metadata") {
+		t.Errorf("no_admin_bypass fix = %q: a failed read is collected again, no permission fixes it", c.Fix)
+	}
+
+	// Classic protection failed; a non-bypassable ruleset meets every
+	// rule. Withheld, classic protection could only add restrictions (pass);
+	// failed, the finding is still not_verifiable, never pass.
+	s = emptySettings()
+	s.RequiredApprovals = []Observation[int]{obs("ruleset:73", 1, false)}
+	s.DismissStaleReviews = []Observation[bool]{obs("ruleset:73", true, false)}
+	s.RequiredStatusChecks = []Observation[StatusChecks]{obs("ruleset:73", StatusChecks{Contexts: []string{"ci"}}, false)}
+	s.ForcePushesBlocked = []Observation[bool]{obs("ruleset:73", true, false)}
+	s.DeletionsBlocked = []Observation[bool]{obs("ruleset:73", true, false)}
+	v := View{Classic: ClassicUnknown, ClassicNote: "branch protection: reading it failed (GitHub answered 502 (Server Error))", Rules: ReadOK,
+		Sources: []Source{ruleset73}, Settings: s}
+	bf = branchFacts(v)
+	bf.Classic = ClassicFacts{Status: ClassicUnknown, Call: Call{HTTPStatus: 403, Message: "Forbidden"}}
+	if f := Evaluate(bf, DefaultPolicy()); f.Status != evidence.StatusPass {
+		t.Fatalf("classic protection withheld: %s %q, want pass", f.Status, f.Summary)
+	}
+	bf.Classic = ClassicFacts{Status: ClassicError, Call: Call{HTTPStatus: 502, Message: "Server Error"}}
+	bf.Error = "reading branch protection of Acme/API@Main: GET /repos/Acme/API/branches/Main/protection: HTTP 502 Bad Gateway: Server Error"
+	f = Evaluate(bf, DefaultPolicy())
+	if f.Status != evidence.StatusNotVerifiable || f.Summary != "could not be checked: "+bf.Error {
+		t.Errorf("classic protection failed: %s %q, want not_verifiable naming the 502", f.Status, f.Summary)
+	}
+	for _, c := range f.Checks {
+		if c.Status != evidence.StatusPass {
+			t.Errorf("%s: %s %q, want pass: the ruleset meets it", c.Rule, c.Status, c.Detail)
+		}
+	}
+
+	// A rule unmet with classic protection failed is not_verifiable, not
+	// fail, and the detail names the failure.
+	v.Settings.ForcePushesBlocked = []Observation[bool]{}
+	bf.View = v
+	f = Evaluate(bf, DefaultPolicy())
+	st := checkStatuses(f)
+	if f.Status != evidence.StatusNotVerifiable || st[RuleBlockForcePushes] != evidence.StatusNotVerifiable {
+		t.Errorf("finding %s, block_force_pushes %s: want both not_verifiable", f.Status, st[RuleBlockForcePushes])
+	}
+	for _, c := range f.Checks {
+		if c.Rule == RuleBlockForcePushes && (!strings.Contains(c.Detail, "502") || !strings.HasPrefix(c.Fix, "Collect again") || strings.Contains(c.Fix, "Administration")) {
+			t.Errorf("block_force_pushes: detail %q / fix %q should name the 502 and say to collect again", c.Detail, c.Fix)
+		}
 	}
 }
 

@@ -36,7 +36,7 @@ const (
 	Name = "ci-status"
 	// Version is recorded in the evidence; bump it when the facts or the
 	// judgement change.
-	Version = "1.1.0"
+	Version = "1.2.0"
 )
 
 // SampleConfig is a commented policy section holding every key and its
@@ -101,8 +101,9 @@ func validate(req collectors.Request) (*Policy, error) {
 // a branch named with --branch that GET …/branches/{branch} says is not
 // found is missing (not_verifiable, no permission problem). Any other
 // listing failure (null where a list belongs included), or a cancelled
-// context, fails the collection. A commit or run whose own reads fail is an
-// error finding and makes the result incomplete.
+// context, fails the collection. A commit, run or branch head whose own
+// reads fail after retries makes what needed them not_verifiable, naming
+// the failure, and the result incomplete.
 func (c *Collector) Collect(ctx context.Context, req collectors.Request) (*collectors.Result, error) {
 	p, err := validate(req)
 	if err != nil {
@@ -128,9 +129,10 @@ func (c *Collector) Collect(ctx context.Context, req collectors.Request) (*colle
 	// The checks are judged as they stood when the last of them was read.
 	facts.CollectedAt = c.now().UTC()
 
-	res := &collectors.Result{Facts: facts, Findings: EvaluateFacts(*facts, *p)}
+	findings, unread := judgeFacts(*facts, *p)
+	res := &collectors.Result{Facts: facts, Findings: findings}
 	res.Targets = collectors.Targets(res.Findings)
-	res.Incomplete = incomplete(facts.Repos, res.Findings)
+	res.Incomplete = incomplete(facts.Repos, res.Findings, unread)
 	res.Requests = c.gh.Stats.Requests() - start
 	commits := 0
 	for _, rf := range facts.Repos {
@@ -419,8 +421,9 @@ func (rr *repoRun) unreadable(reason string) {
 }
 
 // incomplete names what could not be collected, or "": repositories whose
-// commits or runs GitHub would not list, and findings that are errors.
-func incomplete(repos []RepoFacts, findings []evidence.Finding) string {
+// commits or runs GitHub would not list, and the findings that needed a
+// read that failed after retries (unread, their targets) or are errors.
+func incomplete(repos []RepoFacts, findings []evidence.Finding, unread []string) string {
 	var unknown, runs []string
 	for _, r := range repos {
 		if r.Status != StatusRead {
@@ -435,7 +438,7 @@ func incomplete(repos []RepoFacts, findings []evidence.Finding) string {
 	}
 	var failed []string
 	for _, f := range findings {
-		if f.Status == evidence.StatusError {
+		if f.Status == evidence.StatusError || slices.Contains(unread, f.Target) {
 			failed = append(failed, strings.TrimPrefix(f.Target, "github.com/"))
 		}
 	}

@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"maps"
 	"net/http"
+	"path/filepath"
 	"strconv"
 	"strings"
 	"testing"
@@ -17,6 +18,7 @@ import (
 
 	"github.com/changeproof/changeproof/collectors"
 	"github.com/changeproof/changeproof/evidence"
+	"github.com/changeproof/changeproof/internal/collectortest"
 	"github.com/changeproof/changeproof/internal/ghfake"
 	"github.com/changeproof/changeproof/internal/golden"
 	"github.com/changeproof/changeproof/schedules"
@@ -33,6 +35,16 @@ func verdicts(fs []evidence.Finding) map[string]verdict {
 		out[f.Target] = verdict{f.Status, f.Verdict}
 	}
 	return out
+}
+
+// findingOf is the finding for target, or the zero finding.
+func findingOf(fs []evidence.Finding, target string) evidence.Finding {
+	for _, f := range fs {
+		if f.Target == target {
+			return f
+		}
+	}
+	return evidence.Finding{}
 }
 
 // TestSampleOrg is the demo organisation over the demo week: the finding of
@@ -374,8 +386,34 @@ func TestListingFailureFailsCollection(t *testing.T) {
 	}
 }
 
+// TestServerErrorAfterRetries: a commit whose check runs GitHub answers 500,
+// also on every retry, is not_verifiable naming the 500 — never an error
+// finding — and the collection incomplete: the signed evidence is an error
+// saying which commit is missing.
+func TestServerErrorAfterRetries(t *testing.T) {
+	dir := filepath.Join("testdata", "server-error-error")
+	gc, p := loadCase(t, dir)
+	_, _, gh := fakeGitHub(t, dir, 0)
+	pred, res := collectortest.Record(t, newCollector(t, gh, gc.Now, 0), collectors.Request{Scope: gc.Scope, Window: gc.Window, Policy: p})
+	c1 := CommitTarget("acme/api", sha("c1"))
+	f := findingOf(pred.Findings, c1)
+	if f.Status != evidence.StatusNotVerifiable || !strings.HasPrefix(f.Summary, "could not be checked: ") || !strings.Contains(f.Summary, "HTTP 500 Internal Server Error") {
+		t.Errorf("c1 = %s %q, want not_verifiable naming the 500", f.Status, f.Summary)
+	}
+	if want := "1 of 2 findings could not be collected: " + strings.TrimPrefix(c1, "github.com/"); res.Incomplete != want {
+		t.Errorf("Incomplete = %q, want %q", res.Incomplete, want)
+	}
+	if pred.Status != evidence.StatusError || pred.Reason != "incomplete: "+res.Incomplete {
+		t.Errorf("evidence = %s %q, want error with the incompleteness as reason", pred.Status, pred.Reason)
+	}
+	if pred.Counts[evidence.StatusError] != 0 || pred.Counts[evidence.StatusNotVerifiable] == 0 {
+		t.Errorf("counts = %v, want no error finding", pred.Counts)
+	}
+}
+
 // TestSourcePaginationDoesNotEnd: a check run listing whose Link header
-// points back makes the commit an error, not an endless loop.
+// points back makes the commit not_verifiable and the result incomplete,
+// not an endless loop.
 func TestSourcePaginationDoesNotEnd(t *testing.T) {
 	c1 := cm("c1", "2026-11-17T10:00", green("2026-11-17T10:00")...)
 	fx := memFixture(apiRepo(nil, c1).build(t, "", [2]string{weekStart, weekEnd}))
@@ -388,10 +426,11 @@ func TestSourcePaginationDoesNotEnd(t *testing.T) {
 	})
 	gh := serveHandler(t, srv, h)
 	res := collect(t, newCollector(t, gh, mustTime(caseNow), 0), apiScope, week(), NewPolicy())
-	if got := verdicts(res.Findings)[CommitTarget("acme/api", c1.SHA)]; got.status != evidence.StatusError {
-		t.Errorf("commit: %v, want error", got)
+	f := findingOf(res.Findings, CommitTarget("acme/api", c1.SHA))
+	if f.Status != evidence.StatusNotVerifiable || !strings.HasPrefix(f.Summary, "could not be checked: ") || !strings.Contains(f.Summary, "pagination does not end") {
+		t.Errorf("commit: %s %q, want not_verifiable naming the pagination", f.Status, f.Summary)
 	}
-	if !strings.Contains(res.Incomplete, "could not be collected") {
+	if !strings.Contains(res.Incomplete, "could not be collected: acme/api@"+shortSHA(c1.SHA)) {
 		t.Errorf("Incomplete = %q", res.Incomplete)
 	}
 }
@@ -490,7 +529,7 @@ func TestInfo(t *testing.T) {
 		t.Fatalf("Info() = %+v", info)
 	}
 	c := info.New(collectors.Deps{})
-	if c.Name() != "ci-status" || c.Version() != "1.1.0" {
+	if c.Name() != "ci-status" || c.Version() != "1.2.0" {
 		t.Errorf("Name, Version = %q, %q", c.Name(), c.Version())
 	}
 	if _, ok := c.NewPolicy().(*Policy); !ok {

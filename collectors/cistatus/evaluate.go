@@ -182,7 +182,9 @@ type CommitCounts struct {
 	MissingRequired int `json:"missing_required"`
 	Pending         int `json:"pending"`
 	NotVerifiable   int `json:"not_verifiable"`
-	Error           int `json:"error"`
+	// Error counts the commits a read that failed after retries left
+	// not_verifiable.
+	Error int `json:"error"`
 }
 
 // WorkflowCounts describe the repository's workflows.
@@ -207,8 +209,21 @@ type RunCounts struct {
 // repository: one finding per branch (CI configured, green share, the run
 // listing), one per commit that landed in the window, one per failed run
 // created in the window.
+//
+// A read that failed after retries (a commit's checks, an earlier attempt,
+// the runs of a commit, the head of a branch) makes what needed it
+// not_verifiable, the summary naming the failure — never pass, and no
+// failure established otherwise is hidden.
 func EvaluateFacts(f Facts, p Policy) []evidence.Finding {
+	out, _ := judgeFacts(f, p)
+	return out
+}
+
+// judgeFacts is EvaluateFacts, and the targets of the findings that needed a
+// read that failed after retries: the collection is incomplete for them.
+func judgeFacts(f Facts, p Policy) ([]evidence.Finding, []string) {
 	out := []evidence.Finding{}
+	var unread []string
 	for _, r := range f.Repos {
 		if r.Status != StatusRead {
 			out = append(out, unreadableFinding(r))
@@ -223,10 +238,15 @@ func EvaluateFacts(f Facts, p Policy) []evidence.Finding {
 		idx := indexRuns(r, true)
 		commits := make([]evidence.Finding, 0, len(r.Commits))
 		bySHA := map[string]evidence.Finding{}
+		unreadSHA := map[string]bool{}
 		for _, c := range r.Commits {
-			cf := evalCommit(r.Repo, c, idx, p)
+			cf, failed := evalCommit(r.Repo, c, idx, p)
 			commits = append(commits, cf)
 			bySHA[c.SHA] = cf
+			if failed {
+				unreadSHA[c.SHA] = true
+				unread = append(unread, cf.Target)
+			}
 		}
 		var runs []evidence.Finding
 		runCounts := map[string]*RunCounts{}
@@ -241,9 +261,12 @@ func EvaluateFacts(f Facts, p Policy) []evidence.Finding {
 					continue
 				}
 				rc.Listed++
-				rf, ok := evalRun(r.Repo, b.Branch, run, idx, p)
+				rf, ok, failed := evalRun(r.Repo, b.Branch, run, idx, p)
 				if !ok {
 					continue
+				}
+				if failed {
+					unread = append(unread, rf.Target)
 				}
 				rc.Failed++
 				switch rf.Verdict {
@@ -264,20 +287,33 @@ func EvaluateFacts(f Facts, p Policy) []evidence.Finding {
 				out = append(out, missingBranchFinding(r, b, p))
 				continue
 			}
-			out = append(out, evalBranch(r, b, bySHA, *runCounts[b.Branch], p))
+			bf, failed := evalBranch(r, b, bySHA, unreadSHA, *runCounts[b.Branch], p)
+			out = append(out, bf)
+			if failed {
+				unread = append(unread, bf.Target)
+			}
 		}
 		out = append(out, commits...)
 		out = append(out, runs...)
 	}
-	return out
+	return out, unread
 }
 
 // outcome is one rule's check, and a short reason for the summary.
 type outcome struct {
 	check evidence.Check
 	short string
-	// why refines a failure or an unknown: failed, missing, no_ci, pending.
+	// why refines a failure or an unknown: failed, missing, no_ci, pending,
+	// unread (a read failed after retries).
 	why string
+}
+
+// whyUnread marks a not_verifiable check whose facts could not be read
+// after retries (as opposed to withheld, or still running).
+const whyUnread = "unread"
+
+func unreadIn(outs []outcome) bool {
+	return slices.ContainsFunc(outs, func(o outcome) bool { return o.why == whyUnread })
 }
 
 func worst(outs []outcome) evidence.Status {
@@ -437,28 +473,31 @@ func later(a, b Run) bool {
 }
 
 // evalRun judges a run created in the window; ok is false for a run that
-// did not fail (no finding).
-func evalRun(repo, branch string, r Run, idx runIndex, p Policy) (evidence.Finding, bool) {
-	attempts, unread, errs := attemptsOf(r)
+// did not fail (no finding); unread reports a read that failed after
+// retries made it not_verifiable.
+func evalRun(repo, branch string, r Run, idx runIndex, p Policy) (f evidence.Finding, ok, unread bool) {
+	attempts, unknown, errs := attemptsOf(r)
 	failed := failedAttempts(attempts, p)
-	f := evidence.Finding{Target: RunTarget(repo, r.ID)}
+	f = evidence.Finding{Target: RunTarget(repo, r.ID)}
 	d := RunDetails{Repo: repo, Branch: branch, Workflow: r.Name, WorkflowID: r.WorkflowID, RunID: r.ID, RunNumber: r.RunNumber,
 		Event: r.Event, HeadSHA: r.HeadSHA, CreatedAt: r.CreatedAt, HTMLURL: r.HTMLURL, Attempts: attempts}
 	label := fmt.Sprintf("run %d of %q (#%d, %s) on %s", r.ID, r.Name, r.RunNumber, r.Event, shortSHA(r.HeadSHA))
 	check := evidence.Check{Rule: RuleRerunGreen}
 	switch {
 	case len(failed) == 0 && len(errs) > 0:
-		f.Status = evidence.StatusError
-		f.Summary = "not collected: the earlier attempts of " + label + " could not be read: " + strings.Join(errs, "; ")
-		check.Status, check.Detail = evidence.StatusError, f.Summary
-	case len(failed) == 0 && len(unread) > 0:
+		f.Status, unread = evidence.StatusNotVerifiable, true
+		check.Status = evidence.StatusNotVerifiable
+		check.Detail = fmt.Sprintf("%s was re-run (%d attempts); whether an earlier attempt failed is unknown: its earlier attempts could not be read: %s",
+			label, r.RunAttempt, strings.Join(append(errs, unknown...), "; "))
+		f.Summary = "could not be checked: " + check.Detail
+	case len(failed) == 0 && len(unknown) > 0:
 		f.Status = evidence.StatusNotVerifiable
 		f.Summary = fmt.Sprintf("not verifiable: %s was re-run (%d attempts); whether an earlier attempt failed is unknown", label, r.RunAttempt)
 		check.Status = evidence.StatusNotVerifiable
-		check.Detail = f.Summary + ": " + strings.Join(unread, "; ")
+		check.Detail = f.Summary + ": " + strings.Join(unknown, "; ")
 		check.Fix = `Give the token "Actions: read" on the repository`
 	case len(failed) == 0:
-		return evidence.Finding{}, false
+		return evidence.Finding{}, false, false
 	default:
 		fixed, pending := fix(r, idx)
 		d.FixedBy = fixed
@@ -485,9 +524,9 @@ func evalRun(repo, branch string, r Run, idx runIndex, p Policy) (evidence.Findi
 			f.Verdict = VerdictPending
 			f.Summary = fmt.Sprintf("failed run of %s on %s: re-run still running", r.Name, shortSHA(r.HeadSHA))
 		case looked && lk.Error != "":
-			check.Status = evidence.StatusError
+			check.Status, unread = evidence.StatusNotVerifiable, true
 			check.Detail = what + "; whether it was re-run could not be read: " + lk.Error
-			f.Summary = "not collected: " + check.Detail
+			f.Summary = "could not be checked: " + check.Detail
 		case looked && lk.Source != nil && lk.Source.Status == StatusRead:
 			check.Status = evidence.StatusFail
 			check.Detail = what + "; no later run of the workflow on the commit succeeded (all its runs read)"
@@ -505,13 +544,13 @@ func evalRun(repo, branch string, r Run, idx runIndex, p Policy) (evidence.Findi
 			f.Summary = fmt.Sprintf("not verifiable: whether the failed run of %s on %s was re-run is unknown", r.Name, shortSHA(r.HeadSHA))
 		}
 		f.Status = check.Status
-		if u := append(slices.Clone(unread), errs...); len(u) > 0 {
+		if u := append(slices.Clone(unknown), errs...); len(u) > 0 {
 			check.Detail += "; earlier attempts unknown: " + strings.Join(u, "; ")
 		}
 	}
 	f.Checks = []evidence.Check{check}
 	f.Details = mustJSON(d)
-	return f, true
+	return f, true, unread
 }
 
 // ---- commits ----
@@ -810,9 +849,9 @@ func requiredWorkflows(c CommitFacts, runs []Run, lk *Lookup, required []string,
 	}
 	switch {
 	case lk != nil && lk.Error != "":
-		o.check.Status = evidence.StatusError
-		o.short = "the commit's workflow runs could not be read: " + lk.Error
-		o.check.Detail = fmt.Sprintf("on commit %s: %s", sha, o.short)
+		o.check.Status, o.why = evidence.StatusNotVerifiable, whyUnread
+		o.short = "whether " + strings.Join(missing, ", ") + " ran: the commit's workflow runs could not be read: " + lk.Error
+		o.check.Detail = fmt.Sprintf("on commit %s: %s; passed: %s", sha, o.short, listOrNone(good))
 	case lk != nil && lk.Source != nil && lk.Source.Status == StatusRead:
 		o.check.Status, o.why = evidence.StatusFail, "missing"
 		o.short = "required workflow did not run: " + strings.Join(missing, ", ")
@@ -831,8 +870,9 @@ func requiredWorkflows(c CommitFacts, runs []Run, lk *Lookup, required []string,
 	return o
 }
 
-// evalCommit judges one commit that landed in the window.
-func evalCommit(repo string, c CommitFacts, idx runIndex, p Policy) evidence.Finding {
+// evalCommit judges one commit that landed in the window; unread reports a
+// read that failed after retries made it not_verifiable.
+func evalCommit(repo string, c CommitFacts, idx runIndex, p Policy) (evidence.Finding, bool) {
 	f := evidence.Finding{Target: CommitTarget(repo, c.SHA)}
 	states := checkStates(c.Checks, p, idx.suites)
 	runs := idx.bySHA[c.SHA]
@@ -848,9 +888,9 @@ func evalCommit(repo string, c CommitFacts, idx runIndex, p Policy) evidence.Fin
 	}
 	f.Details = mustJSON(d)
 	if c.Error != "" {
-		f.Status = evidence.StatusError
-		f.Summary = "not collected: " + c.Error
-		return f
+		f.Status = evidence.StatusNotVerifiable
+		f.Summary = "could not be checked: " + c.Error
+		return f, true
 	}
 	branches := strings.Join(c.Branches, ", ")
 	var outs []outcome
@@ -872,7 +912,7 @@ func evalCommit(repo string, c CommitFacts, idx runIndex, p Policy) evidence.Fin
 	}
 	f.Status = worst(outs)
 	f.Verdict, f.Summary = commitVerdict(f.Status, outs)
-	return f
+	return f, unreadIn(outs)
 }
 
 // commitVerdict names the outcome and writes the summary.
@@ -898,12 +938,20 @@ func commitVerdict(status evidence.Status, outs []outcome) (string, string) {
 		}
 		return VerdictMissingRequired, strings.Join(shorts(evidence.StatusFail), "; ")
 	case evidence.StatusNotVerifiable:
+		if s := shorts(evidence.StatusNotVerifiable, whyUnread); len(s) > 0 {
+			sum := "could not be checked: " + strings.Join(s, "; ")
+			if rest := shorts(evidence.StatusNotVerifiable, statePending, ""); len(rest) > 0 {
+				sum += "; not verifiable: " + strings.Join(rest, "; ")
+			}
+			return "", sum
+		}
 		if s := shorts(evidence.StatusNotVerifiable, statePending); len(s) > 0 {
 			return VerdictPending, "pending: " + strings.Join(s, "; ")
 		}
 		return "", "not verifiable: " + strings.Join(shorts(evidence.StatusNotVerifiable), "; ")
 	}
-	return "", "not collected: " + strings.Join(shorts(evidence.StatusError), "; ")
+	// Not reached: no rule of a commit is an error.
+	return "", "not judged: " + strings.Join(shorts(evidence.StatusError), "; ")
 }
 
 // ---- branches ----
@@ -966,9 +1014,9 @@ func ciConfigured(r RepoFacts, b BranchFacts) outcome {
 	if h := b.Head; h != nil {
 		switch {
 		case h.Error != "":
-			o.check.Status = evidence.StatusError
-			o.short = "the head of " + b.Branch + " could not be read: " + h.Error
-			o.check.Detail = wfDesc + "; " + o.short
+			o.check.Status, o.why = evidence.StatusNotVerifiable, whyUnread
+			o.short = "whether CI is configured could not be checked: the head of " + b.Branch + " could not be read: " + h.Error
+			o.check.Detail = wfDesc + "; the head of " + b.Branch + " could not be read: " + h.Error
 			return o
 		case (h.CheckRunCount != nil && *h.CheckRunCount > 0) || (h.StatusCount != nil && *h.StatusCount > 0):
 			o.check.Status = evidence.StatusPass
@@ -1066,8 +1114,9 @@ func greenShare(b BranchFacts, cc CommitCounts, minShare float64) outcome {
 	return o
 }
 
-// countCommits counts a branch's commit findings by outcome.
-func countCommits(r RepoFacts, branch string, bySHA map[string]evidence.Finding) CommitCounts {
+// countCommits counts a branch's commit findings by outcome: Error counts
+// the commits a read that failed after retries left not_verifiable.
+func countCommits(r RepoFacts, branch string, bySHA map[string]evidence.Finding, unread map[string]bool) CommitCounts {
 	var cc CommitCounts
 	for _, c := range r.Commits {
 		if !slices.Contains(c.Branches, branch) {
@@ -1078,7 +1127,7 @@ func countCommits(r RepoFacts, branch string, bySHA map[string]evidence.Finding)
 		switch {
 		case f.Status == evidence.StatusPass:
 			cc.Green++
-		case f.Status == evidence.StatusError:
+		case f.Status == evidence.StatusError, f.Status == evidence.StatusNotVerifiable && unread[c.SHA]:
 			cc.Error++
 		case f.Verdict == VerdictFailed:
 			cc.Failed++
@@ -1097,9 +1146,9 @@ func countCommits(r RepoFacts, branch string, bySHA map[string]evidence.Finding)
 
 // evalBranch judges a branch of a readable repository: CI configured, the
 // run listing complete, the green share.
-func evalBranch(r RepoFacts, b BranchFacts, bySHA map[string]evidence.Finding, rc RunCounts, p Policy) evidence.Finding {
+func evalBranch(r RepoFacts, b BranchFacts, bySHA map[string]evidence.Finding, unread map[string]bool, rc RunCounts, p Policy) (evidence.Finding, bool) {
 	f := evidence.Finding{Target: BranchTarget(r.Repo, b.Branch)}
-	cc := countCommits(r, b.Branch, bySHA)
+	cc := countCommits(r, b.Branch, bySHA, unread)
 	d := BranchDetails{Repo: r.Repo, Branch: b.Branch, Commits: cc, MinGreenShare: p.MinGreenShare, Runs: rc,
 		Workflows: WorkflowCounts{Active: activeWorkflows(r.Workflows)}}
 	if r.Workflows != nil {
@@ -1144,7 +1193,7 @@ func evalBranch(r RepoFacts, b BranchFacts, bySHA map[string]evidence.Finding, r
 		f.Verdict = VerdictCIConfigured
 	}
 	f.Details = mustJSON(d)
-	return f
+	return f, unreadIn(outs)
 }
 
 // unreadableFinding is the finding of a repository whose commits GitHub

@@ -3,6 +3,7 @@ package cistatus
 import (
 	"bytes"
 	"encoding/json"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -130,14 +131,14 @@ func TestFailedRunOutcomes(t *testing.T) {
 			r := mkRun(1, s, "2026-11-17T10:00", "completed", "success", 2)
 			r.Attempts = []Attempt{{Number: 1, Read: StatusError, Error: "GET …/attempts/1: HTTP 502"}}
 			return r
-		}()}, nil, nil, evidence.StatusError, ""},
+		}()}, nil, nil, evidence.StatusNotVerifiable, ""},
 		{"earlier attempt withheld", []Run{func() Run {
 			r := mkRun(1, s, "2026-11-17T10:00", "completed", "success", 2)
 			r.Attempts = []Attempt{{Number: 1, Read: StatusUnknown, Call: Call{Request: "GET /x", HTTPStatus: 404}}}
 			return r
 		}()}, nil, nil, evidence.StatusNotVerifiable, ""},
 		{"lookup refused", []Run{failed}, []Lookup{refused}, nil, evidence.StatusNotVerifiable, ""},
-		{"lookup error", []Run{failed}, []Lookup{{SHA: s, Source: &Source{Status: StatusError}, Error: "boom"}}, nil, evidence.StatusError, ""},
+		{"lookup error", []Run{failed}, []Lookup{{SHA: s, Source: &Source{Status: StatusError}, Error: "boom"}}, nil, evidence.StatusNotVerifiable, ""},
 		{"not looked up", []Run{failed}, nil, nil, evidence.StatusNotVerifiable, ""},
 		{"cancelled not counted", []Run{mkRun(1, s, "2026-11-17T10:00", "completed", "cancelled", 1)}, nil, nil, "", ""},
 		{"cancelled counted", []Run{mkRun(1, s, "2026-11-17T10:00", "completed", "cancelled", 1)}, []Lookup{read},
@@ -260,4 +261,116 @@ func TestCheckGrouping(t *testing.T) {
 	if f := evaluate(readRepo([]CommitFacts{c}, []Run{run}), p)[CommitTarget("acme/api", c.SHA)]; f.Verdict != VerdictGreen {
 		t.Errorf("ignored test: %s %s", f.Verdict, f.Summary)
 	}
+}
+
+// TestReadFailures: a read that failed after retries makes what needed it
+// not_verifiable, its summary naming the failure; a failure established
+// otherwise still fails; either way the finding needed a failed read, which
+// makes the collection incomplete, and the branch counts the commit by what
+// was established.
+func TestReadFailures(t *testing.T) {
+	const boom = "reading the workflow runs of commit x in acme/api: GET /repos/acme/api/actions/runs?head_sha=x: HTTP 502 Bad Gateway: Server Error"
+	p := DefaultPolicy()
+	p.RequiredWorkflows = []string{"Deploy"}
+	judge := func(c CommitFacts, lookups ...Lookup) (map[string]evidence.Finding, []string, CommitCounts) {
+		t.Helper()
+		fs, unread := judgeFacts(Facts{Window: week(), Repos: []RepoFacts{readRepo([]CommitFacts{c}, nil, lookups...)}}, p)
+		out := map[string]evidence.Finding{}
+		for _, f := range fs {
+			out[f.Target] = f
+		}
+		var d BranchDetails
+		if err := json.Unmarshal(out["github.com/acme/api@main"].Details, &d); err != nil {
+			t.Fatal(err)
+		}
+		return out, unread, d.Commits
+	}
+	target := CommitTarget("acme/api", sha("x"))
+	failedLookup := Lookup{SHA: sha("x"), Source: &Source{Status: StatusError}, Error: boom, Runs: []Run{}}
+
+	// Green checks; whether Deploy ran could not be read.
+	fs, unread, cc := judge(commitFacts(checkRun("test", "completed", "success", "2026-11-17T10:00", 1)), failedLookup)
+	f := fs[target]
+	if f.Status != evidence.StatusNotVerifiable || f.Verdict != "" || !strings.HasPrefix(f.Summary, "could not be checked: whether Deploy ran: ") || !strings.Contains(f.Summary, "HTTP 502") {
+		t.Errorf("commit = %s %q %q, want not_verifiable naming the 502", f.Status, f.Verdict, f.Summary)
+	}
+	if c := f.Checks[1]; c.Rule != RuleRequiredWorkflows || c.Status != evidence.StatusNotVerifiable || !strings.Contains(c.Detail, "HTTP 502") {
+		t.Errorf("required_workflows = %+v, want not_verifiable naming the 502", c)
+	}
+	if !slices.Equal(unread, []string{target}) || cc.Error != 1 || cc.NotVerifiable != 0 {
+		t.Errorf("unread %v, counts %+v: want the commit, counted as could not be read", unread, cc)
+	}
+
+	// A red check fails the commit whatever the failed read would have said.
+	fs, unread, cc = judge(commitFacts(checkRun("test", "completed", "failure", "2026-11-17T10:00", 1)), failedLookup)
+	if f := fs[target]; f.Status != evidence.StatusFail || f.Verdict != VerdictFailed || f.Checks[1].Status != evidence.StatusNotVerifiable {
+		t.Errorf("red commit = %s %q %q, want fail with required_workflows not_verifiable", f.Status, f.Verdict, f.Summary)
+	}
+	if !slices.Equal(unread, []string{target}) || cc.Failed != 1 || cc.Error != 0 {
+		t.Errorf("unread %v, counts %+v: want the commit, counted as failed", unread, cc)
+	}
+
+	// A commit whose checks could not be read at all.
+	c := commitFacts()
+	c.Error = "reading the check runs of commit x in acme/api: GET …/check-runs: HTTP 500 Internal Server Error"
+	fs, unread, cc = judge(c)
+	if f := fs[target]; f.Status != evidence.StatusNotVerifiable || f.Summary != "could not be checked: "+c.Error || len(f.Checks) != 0 {
+		t.Errorf("unread commit = %+v", f)
+	}
+	if !slices.Equal(unread, []string{target}) || cc.Error != 1 {
+		t.Errorf("unread %v, counts %+v", unread, cc)
+	}
+
+	// Nothing failed: nothing is unread.
+	if _, unread, _ := judge(commitFacts(checkRun("test", "completed", "success", "2026-11-17T10:00", 1)),
+		Lookup{SHA: sha("x"), Source: &Source{Status: StatusRead}, Runs: []Run{}}); len(unread) != 0 {
+		t.Errorf("unread = %v, want none", unread)
+	}
+}
+
+// TestHeadProbeFailed: whether a repository without active workflows or
+// checks has CI could not be read (its head probe failed): the branch is
+// not_verifiable naming the failure, never "no CI".
+func TestHeadProbeFailed(t *testing.T) {
+	r := readRepo(nil, nil)
+	r.Workflows = &WorkflowFacts{Source: &Source{Status: StatusRead}, TotalCount: intp(0), Workflows: []Workflow{}}
+	r.Branches[0].Head = &HeadProbe{Error: "reading the check runs of the head of acme/api@main: GET …: HTTP 502 Bad Gateway"}
+	fs, unread := judgeFacts(Facts{Window: week(), Repos: []RepoFacts{r}}, DefaultPolicy())
+	f := fs[0]
+	if f.Target != "github.com/acme/api@main" || f.Status != evidence.StatusNotVerifiable || !strings.Contains(f.Summary, "could not be checked: ") || !strings.Contains(f.Summary, "HTTP 502") {
+		t.Errorf("branch = %s %s %q", f.Target, f.Status, f.Summary)
+	}
+	if c := f.Checks[0]; c.Rule != RuleCIConfigured || c.Status != evidence.StatusNotVerifiable || !strings.Contains(c.Detail, "HTTP 502") {
+		t.Errorf("ci_configured = %+v", c)
+	}
+	if !slices.Equal(unread, []string{f.Target}) {
+		t.Errorf("unread = %v", unread)
+	}
+	// Read, it says: no CI.
+	r.Branches[0].Head = &HeadProbe{CheckRuns: &Source{Status: StatusRead}, Status: &Source{Status: StatusRead}, CheckRunCount: intp(0), StatusCount: intp(0)}
+	if fs, unread := judgeFacts(Facts{Window: week(), Repos: []RepoFacts{r}}, DefaultPolicy()); fs[0].Verdict != VerdictNoCIConfigured || len(unread) != 0 {
+		t.Errorf("probe read: %s %q, unread %v", fs[0].Verdict, fs[0].Summary, unread)
+	}
+}
+
+// TestEarlierAttemptFailed: a re-run green whose earlier attempt could not
+// be read is not_verifiable (it may hide a failure), naming the failure.
+func TestEarlierAttemptFailed(t *testing.T) {
+	r := mkRun(1, sha("x"), "2026-11-17T10:00", "completed", "success", 2)
+	r.Attempts = []Attempt{{Number: 1, Read: StatusError, Error: "GET …/attempts/1: HTTP 502 Bad Gateway"}}
+	fs, unread := judgeFacts(Facts{Window: week(), Repos: []RepoFacts{readRepo(nil, []Run{r})}}, DefaultPolicy())
+	target := RunTarget("acme/api", 1)
+	for _, f := range fs {
+		if f.Target != target {
+			continue
+		}
+		if f.Status != evidence.StatusNotVerifiable || !strings.HasPrefix(f.Summary, "could not be checked: ") || !strings.Contains(f.Summary, "HTTP 502") {
+			t.Errorf("run = %s %q", f.Status, f.Summary)
+		}
+		if !slices.Equal(unread, []string{target}) {
+			t.Errorf("unread = %v", unread)
+		}
+		return
+	}
+	t.Fatalf("no finding for the run: %v", fs)
 }

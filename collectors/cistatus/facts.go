@@ -235,8 +235,9 @@ type CommitFacts struct {
 	CommittedAt *time.Time `json:"committed_at"`
 	// Message is the first line of the commit message.
 	Message string `json:"message"`
-	// Error says why the commit's checks could not be collected; its
-	// finding is an error.
+	// Error says why the commit's checks could not be collected (a read
+	// that failed after retries, a body that could not be parsed); its
+	// finding is then not_verifiable and the collection incomplete.
 	Error string `json:"error,omitempty"`
 	// CheckRuns is GET …/commits/{sha}/check-runs?filter=all (every
 	// attempt), Status GET …/commits/{sha}/status (the latest status per

@@ -125,11 +125,11 @@ func TestBranchMissing(t *testing.T) {
 	}
 }
 
-// TestNullSourcesAreErrors: a commit's check runs or statuses, or a
+// TestNullSourcesAreUnknown: a commit's check runs or statuses, or a
 // lookup's runs, answered with null where GitHub sends a list are unknown,
-// never an empty population: the finding is an error and the result
-// incomplete.
-func TestNullSourcesAreErrors(t *testing.T) {
+// never an empty population: the finding is not_verifiable naming the
+// failure and the result incomplete.
+func TestNullSourcesAreUnknown(t *testing.T) {
 	c1 := cm("c1", "2026-11-17T10:00", green("2026-11-17T10:00")...)
 	repo := apiRepo([]fxRun{ciRun(1, c1, "failure")}, c1)
 	repo.Lookups = []string{c1.SHA}
@@ -156,11 +156,11 @@ func TestNullSourcesAreErrors(t *testing.T) {
 			}
 			_, _, gh := serveFixture(t, fx, 0)
 			res := collect(t, newCollector(t, gh, mustTime(caseNow), 0), apiScope, week(), NewPolicy())
-			got := verdicts(res.Findings)[tt.target]
-			if got.status != evidence.StatusError {
-				t.Errorf("%s: %v, want error", tt.target, got)
+			f := findingOf(res.Findings, tt.target)
+			if f.Status != evidence.StatusNotVerifiable || !strings.HasPrefix(f.Summary, "could not be checked: ") || !strings.Contains(f.Summary, "null") {
+				t.Errorf("%s: %s %q, want not_verifiable naming the null", tt.target, f.Status, f.Summary)
 			}
-			if !strings.Contains(res.Incomplete, "could not be collected") {
+			if !strings.Contains(res.Incomplete, "could not be collected: "+strings.TrimPrefix(tt.target, "github.com/")) {
 				t.Errorf("Incomplete = %q", res.Incomplete)
 			}
 		})

@@ -136,7 +136,7 @@ func goldenCases() []tcase {
 			ghfake.Route{Path: "/repos/" + api + "/compare/main..." + a, Status: 500, Body: body(obj{"message": "Server Error"})},
 			compareRoute(api, "main", b, "behind", 0, 1),
 			ghfake.Route{Path: "/repos/" + api + "/commits/" + b + "/pulls", Status: 500, Body: body(obj{"message": "Server Error"})})
-		add(tcase{Name: "compare-and-trace-server-errors", Description: "a comparison or a trace that fails after retries makes that deployment an error finding and the result incomplete; the rest is still judged",
+		add(tcase{Name: "compare-and-trace-server-errors", Description: "a comparison or a trace that fails after retries makes that deployment not_verifiable, naming the failure, and the result incomplete; the rest is still judged",
 			Scope: repos(api), GitHub: rs})
 	}
 	{

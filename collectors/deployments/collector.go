@@ -36,7 +36,7 @@ const (
 	Name = "deployments"
 	// Version is recorded in the evidence; bump it when the facts or the
 	// judgement change.
-	Version = "1.1.0"
+	Version = "1.2.0"
 )
 
 // SampleConfig is a commented policy section holding every key and its
@@ -115,8 +115,9 @@ func (c *Collector) validate(req collectors.Request) (*Policy, error) {
 // withheld (403, 404) is not_verifiable and makes the result incomplete; any
 // other listing failure, or a cancelled context, fails the collection: a
 // population that may be missing deployments is not evidence. A deployed
-// commit whose trace fails is an error finding and makes the result
-// incomplete.
+// commit whose repository, comparison or trace could not be read after
+// retries makes the deployment not_verifiable, naming the failure, and the
+// result incomplete.
 func (c *Collector) Collect(ctx context.Context, req collectors.Request) (*collectors.Result, error) {
 	p, err := c.validate(req)
 	if err != nil {
@@ -148,9 +149,10 @@ func (c *Collector) Collect(ctx context.Context, req collectors.Request) (*colle
 	}
 	facts.Population = NewPopulation(*facts)
 
-	res := &collectors.Result{Facts: facts, Findings: EvaluateFacts(*facts, *p)}
+	findings, unread := judgeFacts(*facts, *p)
+	res := &collectors.Result{Facts: facts, Findings: findings}
 	res.Targets = collectors.Targets(res.Findings)
-	res.Incomplete = incomplete(*facts, res.Findings)
+	res.Incomplete = incomplete(*facts, res.Findings, unread)
 	res.Requests = c.gh.Stats.Requests() - ghStart
 	if c.cf != nil {
 		res.Requests += c.cf.Stats.Requests() - cfStart
@@ -367,8 +369,9 @@ func PopulationItem(d Deployment) string {
 }
 
 // incomplete names the sources that could not be read and the deployments
-// whose judgement is an error, or "".
-func incomplete(f Facts, findings []evidence.Finding) string {
+// whose judgement needed a read that failed after retries (unread, their
+// targets) or is an error, or "".
+func incomplete(f Facts, findings []evidence.Finding, unread []string) string {
 	var unknown, failed []string
 	for _, rf := range f.GitHub {
 		if rf.Status != StatusRead {
@@ -396,7 +399,7 @@ func incomplete(f Facts, findings []evidence.Finding) string {
 		}
 	}
 	for _, fd := range findings {
-		if fd.Status == evidence.StatusError {
+		if fd.Status == evidence.StatusError || slices.Contains(unread, fd.Target) {
 			failed = append(failed, fd.Target)
 		}
 	}

@@ -122,9 +122,23 @@ type CodeDetails struct {
 // source as a whole when it could not be listed or held none: what Collect
 // returns as findings, re-derivable by an auditor from the raw facts under
 // any policy.
+//
+// A read that failed after retries (a repository's default branch, a
+// comparison, the trace of the change behind a commit) makes the rule that
+// needed it not_verifiable, the summary naming the failure: the deployment
+// is never pass, and fails only on what was established.
 func EvaluateFacts(f Facts, p Policy) []evidence.Finding {
+	out, _ := judgeFacts(f, p)
+	return out
+}
+
+// judgeFacts is EvaluateFacts, and the targets of the deployments whose
+// judgement needed a read that failed after retries: the collection is
+// incomplete for them.
+func judgeFacts(f Facts, p Policy) ([]evidence.Finding, []string) {
 	ev := newEvaluator(f, p)
 	out := []evidence.Finding{}
+	var unread []string
 	judge := func(target, reason, fix string, listed int, status string, views []Deployment, nonProd bool, filter []string) {
 		switch status {
 		case StatusRead, StatusPartial:
@@ -135,7 +149,11 @@ func EvaluateFacts(f Facts, p Policy) []evidence.Finding {
 		n := 0
 		for _, d := range views {
 			if d.Production && d.InWindow {
-				out = append(out, ev.judge(d))
+				f, failed := ev.judge(d)
+				out = append(out, f)
+				if failed {
+					unread = append(unread, f.Target)
+				}
 				n++
 			}
 		}
@@ -168,7 +186,7 @@ func EvaluateFacts(f Facts, p Policy) []evidence.Finding {
 		judge("cloudflare.com/"+pf.Account+"/pages/"+pf.Project, pf.Reason,
 			`Give the Cloudflare API token "Pages Read" on the account`, len(pf.Listed), pf.Status, pf.Views, false, nil)
 	}
-	return out
+	return out, unread
 }
 
 // partialFinding is a source whose listing may be missing deployments of
@@ -264,6 +282,9 @@ type unit struct {
 	checks  []evidence.Check
 	verdict map[evidence.Status]string
 	shorts  map[evidence.Status][]string
+	// unread are the shorts of the not_verifiable checks a read that failed
+	// after retries decided.
+	unread  []string
 	pass    string
 	details CodeDetails
 }
@@ -279,6 +300,14 @@ func (u *unit) add(c evidence.Check, verdict, short string) {
 	u.shorts[c.Status] = append(u.shorts[c.Status], short)
 }
 
+// failed adds a not_verifiable check a read that failed after retries
+// decided; short names the failure.
+func (u *unit) failed(c evidence.Check, short string) {
+	c.Status = evidence.StatusNotVerifiable
+	u.checks = append(u.checks, c)
+	u.unread = append(u.unread, short)
+}
+
 func (u *unit) status() evidence.Status {
 	s := evidence.StatusPass
 	for _, c := range u.checks {
@@ -287,8 +316,9 @@ func (u *unit) status() evidence.Status {
 	return s
 }
 
-// judge is one production deployment's finding.
-func (ev *evaluator) judge(d Deployment) evidence.Finding {
+// judge is one production deployment's finding; unread reports that a read
+// that failed after retries decided one of its checks.
+func (ev *evaluator) judge(d Deployment) (evidence.Finding, bool) {
 	f := evidence.Finding{Target: d.Target}
 	var units []*unit
 	for _, c := range d.Code {
@@ -303,6 +333,14 @@ func (ev *evaluator) judge(d Deployment) evidence.Finding {
 			Fix:    fmt.Sprintf(`Give the token %s on %s`, githubapi.PermDeployments, d.Name)}, "", "its outcome is unknown ("+d.OutcomeDetail+")")
 		whole = append(whole, u)
 	}
+	if len(d.Code) == 0 {
+		// Cloudflare answered a deployment without any version: what it
+		// deployed could not be read.
+		u := &unit{verdict: map[evidence.Status]string{}, shorts: map[evidence.Status][]string{}}
+		u.failed(evidence.Check{Rule: RuleCommitLink, Detail: "the deployment names no code (no version): what it deployed is unknown"},
+			"the deployment names no code (no version)")
+		whole = append(whole, u)
+	}
 	status := evidence.StatusPass
 	for _, u := range append(slices.Clone(whole), units...) {
 		for _, c := range u.checks {
@@ -310,14 +348,11 @@ func (ev *evaluator) judge(d Deployment) evidence.Finding {
 		}
 		status = evidence.Worse(status, u.status())
 	}
-	if len(units) == 0 {
-		status = evidence.StatusError
-		f.Summary = "not judged: the deployment names no code (no version)"
-	}
 	f.Status = status
-	var shorts []string
+	var shorts, unread []string
 	for _, u := range append(slices.Clone(whole), units...) {
 		shorts = append(shorts, u.shorts[status]...)
+		unread = append(unread, u.unread...)
 		if f.Verdict == "" {
 			f.Verdict = u.verdict[status]
 		}
@@ -353,10 +388,14 @@ func (ev *evaluator) judge(d Deployment) evidence.Finding {
 		f.Summary = prefix + strings.Join(shorts, "; ")
 	case evidence.StatusNotVerifiable:
 		f.Summary = prefix + "not verifiable: " + strings.Join(shorts, "; ")
-	case evidence.StatusError:
-		if f.Summary == "" {
-			f.Summary = prefix + "not judged: " + strings.Join(shorts, "; ")
+		if len(unread) > 0 {
+			f.Summary = prefix + "could not be checked: " + strings.Join(unread, "; ")
+			if len(shorts) > 0 {
+				f.Summary += "; not verifiable: " + strings.Join(shorts, "; ")
+			}
 		}
+	case evidence.StatusError:
+		f.Summary = prefix + "not judged: " + strings.Join(shorts, "; ")
 	}
 	det := Details{Source: d.Source, Name: d.Name, ID: d.ID, Environment: d.Environment, CreatedAt: d.CreatedAt,
 		Creator: d.Creator, Trigger: d.Trigger, Ref: d.Ref, Outcome: d.Outcome, OutcomeDetail: d.OutcomeDetail,
@@ -365,7 +404,7 @@ func (ev *evaluator) judge(d Deployment) evidence.Finding {
 		det.Code = append(det.Code, u.details)
 	}
 	f.Details = mustJSON(det)
-	return f
+	return f, len(unread) > 0
 }
 
 // label names a piece of code in checks: "version 3 (10%): " for Workers.
@@ -460,16 +499,17 @@ func (ev *evaluator) unit(d Deployment, c Code) *unit {
 			chk.Fix = fmt.Sprintf(`Give the GitHub token "Metadata: read" and "Contents: read" on %s`, c.Repo)
 			u.add(chk, "", lbl+"repository "+c.Repo+" is unreadable")
 		case ok:
-			chk.Status = evidence.StatusError
 			chk.Detail = lbl + "reading the repository failed: " + callMessage(rl.Call)
-			u.add(chk, "", lbl+"reading "+c.Repo+" failed")
+			u.failed(chk, lbl+"reading repository "+c.Repo+" failed ("+callMessage(rl.Call)+")")
 		default:
+			// Not reached: every deployed commit's repository is looked up.
 			chk.Status = evidence.StatusError
 			chk.Detail = lbl + "the default branch of " + c.Repo + " was not collected"
 			u.add(chk, "", lbl+"not collected")
 		}
 		return u
 	case !compared:
+		// Not reached: every deployed commit is compared.
 		chk.Status = evidence.StatusError
 		chk.Detail = lbl + "the comparison with " + base + " was not collected"
 		u.add(chk, "", lbl+"not collected")
@@ -505,15 +545,13 @@ func (ev *evaluator) unit(d Deployment, c Code) *unit {
 			chk.Fix = fmt.Sprintf(`Give the GitHub token "Contents: read" on %s`, c.Repo)
 			u.add(chk, "", lbl+"whether commit "+short(sha)+" is on "+base+" is unknown")
 		default:
-			chk.Status = evidence.StatusError
 			chk.Detail = lbl + "comparing failed: " + callMessage(cmpf.Call)
-			u.add(chk, "", lbl+"comparing commit "+short(sha)+" with "+base+" failed")
+			u.failed(chk, lbl+"comparing commit "+short(sha)+" with "+base+" failed ("+callMessage(cmpf.Call)+")")
 		}
 		return u
 	default:
-		chk.Status = evidence.StatusError
 		chk.Detail = fmt.Sprintf("%sGitHub compares commit %s with %s as %q, which is not a known status", lbl, short(sha), base, cmpf.Status)
-		u.add(chk, "", lbl+"unexpected comparison")
+		u.failed(chk, fmt.Sprintf("%sGitHub compares commit %s with %s as %q, which is not a known status", lbl, short(sha), base, cmpf.Status))
 		return u
 	}
 
@@ -521,6 +559,7 @@ func (ev *evaluator) unit(d Deployment, c Code) *unit {
 	chk = evidence.Check{Rule: RuleApprovedChange}
 	t, ok := ev.traces[key(c.Repo, headSHA(cmpf))]
 	if !ok {
+		// Not reached: every commit on its default branch is traced.
 		chk.Status = evidence.StatusError
 		chk.Detail = lbl + "the change behind the commit was not collected"
 		u.add(chk, "", lbl+"not collected")
@@ -543,10 +582,15 @@ func (ev *evaluator) unit(d Deployment, c Code) *unit {
 		u.add(chk, VerdictUnreviewed, lbl+"unreviewed change: "+change+": "+mf.Summary)
 		return u
 	case evidence.StatusNotVerifiable:
+		if why := t.ReadError(); why != "" {
+			u.failed(chk, lbl+"the change behind commit "+short(sha)+" ("+mf.Target+"): "+why)
+			return u
+		}
 		chk.Status = evidence.StatusNotVerifiable
 		u.add(chk, "", lbl+"the change behind commit "+short(sha)+": "+strings.TrimPrefix(mf.Summary, "not verifiable: "))
 		return u
 	default:
+		// Not reached: merge-activity judges every change it has facts for.
 		chk.Status = evidence.StatusError
 		u.add(chk, "", lbl+mf.Target+": "+mf.Summary)
 		return u

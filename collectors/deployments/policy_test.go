@@ -164,7 +164,7 @@ func TestCollectorValidate(t *testing.T) {
 	if err := c.Validate(collectors.Request{Window: week(), Policy: cfOnlyPolicy()}); err != nil {
 		t.Errorf("Cloudflare-only policy without scope: %v", err)
 	}
-	if c.Name() != "deployments" || c.Version() != "1.1.0" || Info().Name != Name || Info().New == nil {
+	if c.Name() != "deployments" || c.Version() != "1.2.0" || Info().Name != Name || Info().New == nil {
 		t.Error("name, version or info")
 	}
 	if _, ok := c.NewPolicy().(*Policy); !ok {

@@ -176,19 +176,22 @@ func quietFinding(r RepoFacts) evidence.Finding {
 
 // Evaluate judges one change against the policy as of its merge, at time
 // now (which decides whether an emergency change's grace period is over).
-// It is a pure function of its arguments.
+// A change whose facts could not be collected (a read that failed after
+// retries, a body that could not be parsed) is not_verifiable, its summary
+// naming the failure. It is a pure function of its arguments.
 func Evaluate(c ChangeFacts, p Policy, now time.Time) evidence.Finding {
 	f := evidence.Finding{Target: c.Target()}
 	switch {
 	case c.Error != "":
-		f.Status = evidence.StatusError
-		f.Summary = "not collected: " + c.Error
+		f.Status = evidence.StatusNotVerifiable
+		f.Summary = "could not be checked: " + c.Error
 		return f
 	case c.Kind == KindPull && c.PR != nil:
 		return evalPull(f, c, p, now)
 	case c.Kind == KindDirectPush && c.Push != nil:
 		return evalPush(f, c, p)
 	}
+	// Not reached: the collection records facts or an error for every change.
 	f.Status = evidence.StatusError
 	f.Summary = fmt.Sprintf("not collected: no facts for %s %s", c.Kind, c.Target())
 	return f

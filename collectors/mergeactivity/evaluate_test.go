@@ -310,12 +310,15 @@ func TestEvaluateIsPure(t *testing.T) {
 	}
 }
 
-func TestErrorFinding(t *testing.T) {
+// A change whose reads failed after retries is not_verifiable naming the
+// failure; only facts that are missing without a failure (an internal
+// inconsistency) make an error finding.
+func TestUncollectedChange(t *testing.T) {
 	c := change()
-	c.Error, c.PR = "reading reviews: HTTP 502", nil
+	c.Error, c.PR = "reading reviews of acme/api#7: GET /repos/acme/api/pulls/7/reviews?per_page=100: HTTP 502 Bad Gateway: Server Error", nil
 	f := Evaluate(c, DefaultPolicy(), merged)
-	if f.Status != evidence.StatusError || !strings.Contains(f.Summary, "HTTP 502") || f.Verdict != "" {
-		t.Errorf("error finding = %+v", f)
+	if f.Status != evidence.StatusNotVerifiable || f.Summary != "could not be checked: "+c.Error || f.Verdict != "" || len(f.Checks) != 0 {
+		t.Errorf("uncollected change = %+v", f)
 	}
 	if f := Evaluate(ChangeFacts{Kind: KindPull, Repo: "a/b", Number: 1}, DefaultPolicy(), merged); f.Status != evidence.StatusError {
 		t.Errorf("no facts: %+v", f)

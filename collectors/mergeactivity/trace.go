@@ -50,6 +50,18 @@ type Trace struct {
 	Error string `json:"error,omitempty"`
 }
 
+// ReadError says why the trace, or the change it found, could not be
+// collected (a read that failed after retries); "" when nothing failed.
+func (t Trace) ReadError() string {
+	if t.Error != "" {
+		return t.Error
+	}
+	if t.Change != nil {
+		return t.Change.Error
+	}
+	return ""
+}
+
 // Target names the traced commit: github.com/owner/repo@abcdef123456.
 func (t Trace) Target() string {
 	return "github.com/" + strings.ToLower(t.Repo) + "@" + shortSHA(t.SHA)
@@ -58,12 +70,12 @@ func (t Trace) Target() string {
 // Judge is merge-activity's finding for the traced change, at time now
 // (which decides whether an emergency change's grace period is over): the
 // finding Evaluate gives the change, not_verifiable when GitHub would not
-// say which change it was, error when it could not be collected. A pure
-// function of the trace, the policy and now.
+// say which change it was or a read failed after retries (the summary then
+// names the failure). A pure function of the trace, the policy and now.
 func (t Trace) Judge(p Policy, now time.Time) evidence.Finding {
 	switch {
 	case t.Error != "":
-		return evidence.Finding{Target: t.Target(), Status: evidence.StatusError, Summary: "not collected: " + t.Error}
+		return evidence.Finding{Target: t.Target(), Status: evidence.StatusNotVerifiable, Summary: "could not be checked: " + t.Error}
 	case t.Change != nil:
 		return Evaluate(*t.Change, p, now)
 	}
@@ -94,8 +106,8 @@ func (t Trace) Judge(p Policy, now time.Time) evidence.Finding {
 // A call GitHub withholds (403, 404) leaves the trace unknown (its finding
 // not_verifiable); a source of the pull request it withholds makes the rules
 // needing it not_verifiable, as in merge-activity. Another failure is
-// recorded in Trace.Error (an error finding) and returned; a cancelled
-// context is returned as is.
+// recorded in Trace.Error (a not_verifiable finding naming it) and
+// returned; a cancelled context is returned as is.
 //
 // Requests: 1 page of GET commits/{sha}/pulls per 100 pull requests, then
 // 5 for a pull request (as merge-activity reads one) or 1 for a direct push.

@@ -96,8 +96,8 @@ func TestJudgeCommitUnknownAndFailures(t *testing.T) {
 		t.Errorf("withheld: %v %s %q %+v", err, f.Status, tr.Unknown, tr)
 	}
 	tr, f, err = JudgeCommit(context.Background(), gh, nil, now, "acme", "api", "main", strings.Repeat("cd", 20))
-	if err == nil || f.Status != evidence.StatusError || !strings.Contains(tr.Error, "HTTP 500") {
-		t.Errorf("server error: %v %s %q", err, f.Status, tr.Error)
+	if err == nil || f.Status != evidence.StatusNotVerifiable || !strings.Contains(tr.Error, "HTTP 500") || f.Summary != "could not be checked: "+tr.Error || tr.ReadError() != tr.Error {
+		t.Errorf("server error: %v %s %q %q", err, f.Status, f.Summary, tr.Error)
 	}
 	tr, f, err = JudgeCommit(context.Background(), gh, nil, now, "acme", "api", "main", strings.Repeat("ef", 20))
 	if err != nil || f.Status != evidence.StatusNotVerifiable || tr.Commit == nil || tr.Commit.HTTPStatus != 404 {
@@ -109,7 +109,7 @@ func TestJudgeCommitUnknownAndFailures(t *testing.T) {
 	if _, _, err := JudgeCommit(ctx, gh, nil, now, "acme", "api", "main", sha); !errors.Is(err, context.Canceled) {
 		t.Errorf("cancelled: %v", err)
 	}
-	if _, f, err := JudgeCommit(context.Background(), nil, nil, now, "acme", "api", "main", sha); err == nil || f.Status != evidence.StatusError {
+	if _, f, err := JudgeCommit(context.Background(), nil, nil, now, "acme", "api", "main", sha); err == nil || f.Status != evidence.StatusNotVerifiable {
 		t.Errorf("no client: %v %s", err, f.Status)
 	}
 }
