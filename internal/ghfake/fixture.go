@@ -26,6 +26,14 @@
 // method defaults to GET and status to 200; file (relative to the directory)
 // is served byte for byte, so it may hold deliberately malformed JSON; body is
 // inline JSON. Programs may also build a Fixture in memory.
+//
+// The server answers GitHub's GraphQL API too, at POST /api/graphql beside
+// the default /api/v3/ (BASE + "graphql" under another base path; see
+// gqlfake.PathFor), from the same routes: gqlfake resolves every field from
+// the REST answers in-process (Answer), so GraphQL and REST never disagree.
+// A query is one request, counted under /graphql against a budget of its
+// own (X-RateLimit-Resource: graphql, one point a query); the REST answers
+// it reads are not counted.
 package ghfake
 
 import (

@@ -1,6 +1,7 @@
 package ghfake
 
 import (
+	"context"
 	"encoding/json"
 	"fmt"
 	"log/slog"
@@ -13,6 +14,7 @@ import (
 	"time"
 
 	"github.com/changeproof/changeproof/internal/fakeapi"
+	"github.com/changeproof/changeproof/internal/gqlfake"
 )
 
 const (
@@ -22,8 +24,12 @@ const (
 	// DefaultPerPage and MaxPerPage are GitHub's page sizes.
 	DefaultPerPage = 30
 	MaxPerPage     = 100
-	// DefaultRateLimit is the X-RateLimit-Limit of a token on github.com.
+	// DefaultRateLimit is the X-RateLimit-Limit of a token on github.com,
+	// for REST requests and, separately, for GraphQL points.
 	DefaultRateLimit = 5000
+	// GraphQLCountPath is the path GraphQL requests are counted under in
+	// RequestsByPath, wherever the endpoint is.
+	GraphQLCountPath = "/graphql"
 	// docsURL is the documentation_url of the fake's own error bodies.
 	docsURL = "https://docs.github.com/rest"
 )
@@ -36,10 +42,17 @@ type Server struct {
 	now       func() time.Time
 	routes    fakeapi.Routes[*compiled]
 	app       *app // set by WithApp
+	graphql   *gqlfake.Handler
 
-	mu    sync.Mutex
-	used  int       // requests in the current rate-limit window
-	reset time.Time // end of the current rate-limit window
+	mu      sync.Mutex
+	rest    window // the REST budget
+	graphQL window // the GraphQL budget, GitHub's separate one
+}
+
+// window is a rate-limit budget's current window.
+type window struct {
+	used  int       // requests in the current window
+	reset time.Time // end of the current window
 }
 
 // compiled is a route ready to serve; items holds the elements of a JSON
@@ -77,7 +90,8 @@ func WithMaxPerPage(n int) Option {
 	return func(s *Server) { s.core.SetMaxPerPage(n) }
 }
 
-// WithRateLimit sets X-RateLimit-Limit (default DefaultRateLimit).
+// WithRateLimit sets X-RateLimit-Limit (default DefaultRateLimit), of the
+// REST budget and of the separate GraphQL budget.
 func WithRateLimit(n int) Option {
 	return func(s *Server) {
 		if n > 1 {
@@ -131,6 +145,11 @@ func New(f *Fixture, opts ...Option) *Server {
 		}
 		s.routes.Add(r.spec(), c)
 	}
+	// GraphQL clients never see REST pages: the in-process answers page at
+	// GitHub's size, whatever WithMaxPerPage says.
+	s.graphql = gqlfake.New(func(_ context.Context, method, apiPath string, q url.Values) (int, []byte) {
+		return s.answer(method, apiPath, q, MaxPerPage)
+	})
 	return s
 }
 
@@ -141,6 +160,15 @@ func (s *Server) BasePath() string { return s.core.BasePath }
 // URL("http://127.0.0.1:8080") is "http://127.0.0.1:8080/api/v3/".
 func (s *Server) URL(root string) string { return strings.TrimSuffix(root, "/") + s.core.BasePath }
 
+// GraphQLPath is the path of the GraphQL endpoint: /api/graphql beside the
+// default /api/v3/, else the base path + "graphql" (gqlfake.PathFor).
+func (s *Server) GraphQLPath() string { return gqlfake.PathFor(s.core.BasePath) }
+
+// GraphQLURL is the GraphQL endpoint's URL for a server listening at root.
+func (s *Server) GraphQLURL(root string) string {
+	return strings.TrimSuffix(root, "/") + s.GraphQLPath()
+}
+
 // Requests is the number of requests received.
 func (s *Server) Requests() int { return s.core.Requests() }
 
@@ -150,20 +178,66 @@ func (s *Server) RequestsByPath() map[string]int { return s.core.RequestsByPath(
 
 // ServeHTTP answers one request.
 func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	if r.URL.Path == s.GraphQLPath() {
+		s.serveGraphQL(w, r)
+		return
+	}
 	apiPath, inBase := s.core.APIPath(r.URL.Path)
-	rl := s.record(apiPath)
+	rl := s.record(apiPath, &s.rest)
+	s.setHeaders(w, rl, "core")
+	w.Header().Set("X-GitHub-Media-Type", "github.v3; format=json")
+	status := s.respond(w, r, apiPath, inBase)
+	s.core.Log.Debug("request", "method", r.Method, "path", r.URL.Path, "query", r.URL.RawQuery, "status", status)
+}
+
+// serveGraphQL answers a request to the GraphQL endpoint: authorised as
+// REST requests are, counted once under GraphQLCountPath against the
+// GraphQL budget (one point a query), answered by gqlfake from the
+// fixture's REST answers (Answer: not counted, not rate limited).
+func (s *Server) serveGraphQL(w http.ResponseWriter, r *http.Request) {
+	rl := s.record(GraphQLCountPath, &s.graphQL)
+	s.setHeaders(w, rl, "graphql")
+	w.Header().Set("X-GitHub-Media-Type", "github.v4; format=json")
+	if !s.authorized(r) {
+		writeMessage(w, http.StatusUnauthorized, "Bad credentials")
+		return
+	}
+	s.graphql.ServeHTTP(w, r)
+	s.core.Log.Debug("graphql request", "method", r.Method, "path", r.URL.Path)
+}
+
+// setHeaders sets the headers of every answer: the request id and the
+// rate-limit state of the budget (resource) it counted against.
+func (s *Server) setHeaders(w http.ResponseWriter, rl rateState, resource string) {
 	h := w.Header()
 	h.Set("Content-Type", "application/json; charset=utf-8")
-	h.Set("X-GitHub-Media-Type", "github.v3; format=json")
 	h.Set("X-GitHub-Request-Id", fmt.Sprintf("FAKE:%06d", rl.seq))
 	h.Set("X-RateLimit-Limit", strconv.Itoa(rl.limit))
 	h.Set("X-RateLimit-Remaining", strconv.Itoa(rl.limit-rl.used))
 	h.Set("X-RateLimit-Reset", strconv.FormatInt(rl.reset.Unix(), 10))
 	h.Set("X-RateLimit-Used", strconv.Itoa(rl.used))
-	h.Set("X-RateLimit-Resource", "core")
+	h.Set("X-RateLimit-Resource", resource)
+}
 
-	status := s.respond(w, r, apiPath, inBase)
-	s.core.Log.Debug("request", "method", r.Method, "path", r.URL.Path, "query", r.URL.RawQuery, "status", status)
+// Answer answers a REST request in-process: the status and body ServeHTTP
+// would send for method, apiPath (below the base path) and query, pages
+// included, without authorisation, counting, rate limit or headers. The
+// GraphQL endpoint resolves its fields from it.
+func (s *Server) Answer(method, apiPath string, q url.Values) (status int, body []byte) {
+	return s.answer(method, apiPath, q, s.core.MaxPerPage)
+}
+
+// answer is Answer with pages of at most most items.
+func (s *Server) answer(method, apiPath string, q url.Values, most int) (status int, body []byte) {
+	route, ok := s.routes.Match(method, apiPath, q)
+	if !ok {
+		return http.StatusNotFound, messageBody("Not Found")
+	}
+	body = []byte(route.Body)
+	if route.items != nil {
+		body, _, _ = page(route, q, most)
+	}
+	return route.status(), body
 }
 
 // respond writes the response and returns its status.
@@ -186,7 +260,11 @@ func (s *Server) respond(w http.ResponseWriter, r *http.Request, apiPath string,
 	}
 	body := []byte(route.Body)
 	if route.items != nil {
-		body = s.paginate(w, r, route)
+		var n, last int
+		body, n, last = page(route, r.URL.Query(), s.core.MaxPerPage)
+		if link := linkHeader(r, n, last); link != "" {
+			w.Header().Set("Link", link)
+		}
 	}
 	status := route.status()
 	w.WriteHeader(status)
@@ -200,21 +278,21 @@ type rateState struct {
 	reset            time.Time
 }
 
-// record counts a request and advances the rate-limit window. The fake never
-// exhausts the limit: when only one request would remain it starts a new
-// window, so long benchmark runs are not stopped by a client that honours
-// X-RateLimit-Remaining: 0.
-func (s *Server) record(apiPath string) rateState {
+// record counts a request and advances the window of its budget. The fake
+// never exhausts a budget: when only one request would remain it starts a
+// new window, so long benchmark runs are not stopped by a client that
+// honours X-RateLimit-Remaining: 0.
+func (s *Server) record(apiPath string, b *window) rateState {
 	now := s.now()
 	seq := s.core.Count(apiPath)
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	if s.reset.IsZero() || !now.Before(s.reset) || s.used >= s.rateLimit-1 {
-		s.used = 0
-		s.reset = now.Add(time.Hour).Truncate(time.Second)
+	if b.reset.IsZero() || !now.Before(b.reset) || b.used >= s.rateLimit-1 {
+		b.used = 0
+		b.reset = now.Add(time.Hour).Truncate(time.Second)
 	}
-	s.used++
-	return rateState{seq: seq, limit: s.rateLimit, used: s.used, reset: s.reset}
+	b.used++
+	return rateState{seq: seq, limit: s.rateLimit, used: b.used, reset: b.reset}
 }
 
 func (s *Server) authorized(r *http.Request) bool {
@@ -231,28 +309,25 @@ func (s *Server) authorized(r *http.Request) bool {
 	return s.app != nil && s.app.acceptsToken(tok, s.now())
 }
 
-// paginate returns the requested page of the route's items and sets the
-// Link header the way GitHub does: absolute URLs, rel prev/next/last/first.
-// An object body that fits one page is served byte for byte; a longer one
-// is re-encoded around the page of its listing.
-func (s *Server) paginate(w http.ResponseWriter, r *http.Request, route *compiled) []byte {
+// page returns the requested page (of at most most items) of the route's
+// items, its number and the last page's (for the Link header). An object
+// body that fits one page is served byte for byte; a longer one is
+// re-encoded around the page of its listing.
+func page(route *compiled, q url.Values, most int) (body []byte, page, last int) {
 	items := route.items
-	page, perPage, start, end := fakeapi.Page(r.URL.Query(), DefaultPerPage, s.core.MaxPerPage, len(items))
-	last := max(1, (len(items)+perPage-1)/perPage)
+	page, perPage, start, end := fakeapi.Page(q, DefaultPerPage, most, len(items))
+	last = max(1, (len(items)+perPage-1)/perPage)
 	if route.object != nil && last == 1 && page == 1 {
-		return []byte(route.Body)
+		return []byte(route.Body), page, last
 	}
 	arr := fakeapi.JoinArray(items[start:end])
-	if link := linkHeader(r, page, last); link != "" {
-		w.Header().Set("Link", link)
-	}
 	if route.object == nil {
-		return arr
+		return arr, page, last
 	}
 	// The object again, keys sorted, each value byte for byte.
 	obj := maps.Clone(route.object)
 	obj[route.key] = arr
-	return fakeapi.JoinObject(obj, ", ", ": ")
+	return fakeapi.JoinObject(obj, ", ", ": "), page, last
 }
 
 // linkHeader builds an RFC 5988 Link header for page of last.
@@ -284,11 +359,16 @@ func linkHeader(r *http.Request, page, last int) string {
 
 // writeMessage writes a GitHub-style error body.
 func writeMessage(w http.ResponseWriter, status int, msg string) int {
+	w.WriteHeader(status)
+	_, _ = w.Write(messageBody(msg))
+	return status
+}
+
+// messageBody is a GitHub-style error body.
+func messageBody(msg string) []byte {
 	body, _ := json.Marshal(struct {
 		Message          string `json:"message"`
 		DocumentationURL string `json:"documentation_url"`
 	}{msg, docsURL})
-	w.WriteHeader(status)
-	_, _ = w.Write(body)
-	return status
+	return body
 }
