@@ -80,6 +80,19 @@ func minimumRequests(name string, org *benchorg.Org) int {
 	panic("no minimum for " + name)
 }
 
+// minimumGraphQLPages is, for a collector that reads over GraphQL, the
+// fewest queries of its GraphQL listing: merge-activity's pulls.graphql
+// in pages of GitHub's largest, 100 pull requests, per repository. The
+// REST requests GraphQL does not replace (the repository listing, the
+// branch's commits) are apart: minimumRequests keeps meaning REST. Zero
+// for the others.
+func minimumGraphQLPages(name string, org *benchorg.Org) int {
+	if name != mergeactivity.Name {
+		return 0
+	}
+	return len(org.Repos) * ceilDiv(org.Config.PRsPerDay*org.Config.Days, 100)
+}
+
 // items is what a collector's requests are per: merged pull requests, or
 // deployments for the deployments collector.
 func items(name string, org *benchorg.Org) (int, string) {
@@ -123,6 +136,10 @@ func BenchmarkRequests(b *testing.B) {
 				b.ReportMetric(minimum/float64(n), "min-requests/"+per)
 			}
 			by := srv.ByEndpoint()
+			if pages := minimumGraphQLPages(name, org); pages > 0 {
+				b.ReportMetric(float64(by["POST /graphql"])/float64(ops*len(org.Repos)), "graphql-requests/repo")
+				b.ReportMetric(float64(pages)/float64(len(org.Repos)), "min-graphql-pages/repo")
+			}
 			for _, k := range sortedKeys(by) {
 				b.Logf("%s: %7.1f/op %s", name, float64(by[k])/float64(ops), k)
 			}

@@ -15,7 +15,8 @@
 // request counts per endpoint, a primary rate-limit budget with GitHub's
 // X-RateLimit-* headers, and seeded faults: 502s, connection resets,
 // secondary rate limits with Retry-After, slow and always-failing
-// endpoints.
+// endpoints. It answers GitHub's GraphQL API too (gqlfake, from the same
+// answers), each query one request with its own budget and faults.
 package benchorg
 
 import (

@@ -1,16 +1,23 @@
 package benchorg
 
 import (
+	"bytes"
+	"context"
+	"crypto/sha256"
 	"encoding/binary"
+	"encoding/hex"
 	"hash/fnv"
+	"io"
 	"maps"
 	"net/http"
+	"net/url"
 	"regexp"
 	"strconv"
 	"sync"
 	"time"
 
 	"github.com/changeproof/changeproof/internal/ghfake"
+	"github.com/changeproof/changeproof/internal/gqlfake"
 )
 
 // Options configure a Server. Zero values take the defaults named.
@@ -22,6 +29,11 @@ type Options struct {
 	// GitHub's 403 "API rate limit exceeded" with X-RateLimit-Remaining: 0
 	// until the window resets.
 	RateLimit int
+	// GraphQLRateLimit is the GraphQL budget, separate from RateLimit's as
+	// on GitHub: points per RateWindow, one point a query (default
+	// RateLimit). Once spent, queries get GitHub's answer: 200 with a
+	// RATE_LIMITED error and X-RateLimit-Remaining: 0.
+	GraphQLRateLimit int
 	// RateWindow is how long a budget lasts (default one hour), measured
 	// on Now.
 	RateWindow time.Duration
@@ -32,9 +44,11 @@ type Options struct {
 }
 
 // Faults are seeded failures. Whether attempt n of a request (method, path
-// and query) fails is a function of Seed, the request and n alone, so a
-// run with the same requests sees the same faults whatever the order of
-// its concurrent requests.
+// and query; for GraphQL, the body's sha256) fails is a function of Seed,
+// the request and n alone, so a run with the same requests sees the same
+// faults whatever the order of its concurrent requests. They apply to the
+// GraphQL endpoint's outer request (path "/graphql" for Slow and Fail),
+// never to the REST answers it is resolved from.
 type Faults struct {
 	Seed uint64
 	// Percent502 of attempts answer 502 Bad Gateway.
@@ -62,22 +76,40 @@ type Faults struct {
 
 // Server serves an Org the way ghfake serves a fixture (base path
 // ghfake.DefaultBasePath, GitHub's pagination and error bodies), answering
-// each request lazily. Safe for concurrent use.
+// each request lazily, and its GraphQL API at POST /api/graphql
+// (GraphQLPath), answered by gqlfake from the same REST answers. Safe for
+// concurrent use.
 type Server struct {
-	org  *Org
-	opts Options
+	org     *Org
+	opts    Options
+	graphql *gqlfake.Handler
 
 	mu         sync.Mutex
 	byEndpoint map[string]int
 	faults     map[string]int // by fault kind
 	attempts   map[string]int // by request
 	inARow     map[string]int // consecutive faults by request
-	used       int
-	reset      time.Time
+	rest       budget
+	graphQL    budget
 	total      int
 	inFlight   int
 	maxFlight  int
 }
+
+// budget is a primary rate limit's current window.
+type budget struct {
+	limit int
+	used  int
+	reset time.Time
+}
+
+// GraphQLPath is the GraphQL endpoint beside the REST API at
+// ghfake.DefaultBasePath.
+var GraphQLPath = gqlfake.PathFor(ghfake.DefaultBasePath)
+
+// graphQLAPIPath is the GraphQL endpoint as requests are counted (POST
+// /graphql) and as Faults.Slow and Faults.Fail see it.
+const graphQLAPIPath = "/graphql"
 
 // Fault kinds, as FaultCounts keys them.
 const (
@@ -93,6 +125,9 @@ func NewServer(org *Org, opts Options) *Server {
 	if opts.RateLimit <= 0 {
 		opts.RateLimit = ghfake.DefaultRateLimit
 	}
+	if opts.GraphQLRateLimit <= 0 {
+		opts.GraphQLRateLimit = opts.RateLimit
+	}
 	if opts.RateWindow <= 0 {
 		opts.RateWindow = time.Hour
 	}
@@ -105,13 +140,35 @@ func NewServer(org *Org, opts Options) *Server {
 	if opts.Faults.MaxConsecutive == 0 {
 		opts.Faults.MaxConsecutive = 2
 	}
-	return &Server{org: org, opts: opts, byEndpoint: map[string]int{}, faults: map[string]int{},
-		attempts: map[string]int{}, inARow: map[string]int{}}
+	s := &Server{org: org, opts: opts, byEndpoint: map[string]int{}, faults: map[string]int{},
+		attempts: map[string]int{}, inARow: map[string]int{},
+		rest: budget{limit: opts.RateLimit}, graphQL: budget{limit: opts.GraphQLRateLimit}}
+	s.graphql = gqlfake.New(func(_ context.Context, method, apiPath string, q url.Values) (int, []byte) {
+		return org.pagedAnswer(method, apiPath, q)
+	})
+	return s
+}
+
+// pagedAnswer is the organisation's answer to a REST request, paged as
+// the server pages it (ghfake's pagination), with no latency, counting or
+// faults: what the GraphQL endpoint resolves its fields from.
+func (o *Org) pagedAnswer(method, apiPath string, q url.Values) (int, []byte) {
+	a := o.Answer(method, apiPath, q)
+	if a.Status != http.StatusOK || (!q.Has("page") && !q.Has("per_page") && !bytes.HasPrefix(a.Body, []byte("["))) {
+		return a.Status, a.Body // not a listing: nothing to page
+	}
+	fx := &ghfake.Fixture{Routes: []ghfake.Route{{Method: method, Path: apiPath, Status: a.Status, Body: a.Body}}}
+	return ghfake.New(fx).Answer(method, apiPath, q)
 }
 
 // URL is the API root of a server listening at root.
 func (s *Server) URL(root string) string {
 	return root + ghfake.DefaultBasePath
+}
+
+// GraphQLURL is the GraphQL endpoint of a server listening at root.
+func (s *Server) GraphQLURL(root string) string {
+	return root + GraphQLPath
 }
 
 // Requests is the number of requests received.
@@ -123,7 +180,8 @@ func (s *Server) Requests() int {
 
 // ByEndpoint counts requests by endpoint template, e.g.
 // "GET /repos/{owner}/{repo}/pulls/{number}/reviews", faulted attempts
-// included.
+// included; a GraphQL query is one "POST /graphql", whatever REST answers
+// it was resolved from.
 func (s *Server) ByEndpoint() map[string]int {
 	s.mu.Lock()
 	defer s.mu.Unlock()
@@ -174,23 +232,23 @@ type decision struct {
 	primaryLimitReached bool
 }
 
-func (s *Server) decide(key, apiPath, endpoint string) decision {
+func (s *Server) decide(key, apiPath, endpoint string, b *budget) decision {
 	now := s.opts.Now()
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	s.total++
 	s.byEndpoint[endpoint]++
-	if s.reset.IsZero() || !now.Before(s.reset) {
-		s.used, s.reset = 0, now.Add(s.opts.RateWindow).Truncate(time.Second)
+	if b.reset.IsZero() || !now.Before(b.reset) {
+		b.used, b.reset = 0, now.Add(s.opts.RateWindow).Truncate(time.Second)
 	}
-	d := decision{limit: s.opts.RateLimit, reset: s.reset}
-	if s.used >= s.opts.RateLimit {
-		d.used, d.primaryLimitReached, d.fault = s.used, true, FaultPrimary
+	d := decision{limit: b.limit, reset: b.reset}
+	if b.used >= b.limit {
+		d.used, d.primaryLimitReached, d.fault = b.used, true, FaultPrimary
 		s.faults[FaultPrimary]++
 		return d
 	}
-	s.used++
-	d.used = s.used
+	b.used++
+	d.used = b.used
 	f := s.opts.Faults
 	n := s.attempts[key]
 	s.attempts[key]++
@@ -241,6 +299,10 @@ func roll(seed uint64, key string, n int) float64 {
 func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	s.enter()
 	defer s.leave()
+	if r.URL.Path == GraphQLPath {
+		s.serveGraphQL(w, r)
+		return
+	}
 	apiPath, inBase := cutBase(r.URL.Path)
 	var a Answer
 	if inBase {
@@ -251,36 +313,85 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	q := r.URL.Query()
 	q.Del("page")
 	key := r.Method + " " + apiPath + "?" + q.Encode()
-	d := s.decide(key, apiPath, a.Endpoint)
+	d := s.decide(key, apiPath, a.Endpoint, &s.rest)
+	if !s.wait(r, apiPath) || s.fault(w, d, "core") {
+		return
+	}
+	// Pagination, Link headers and error bodies: ghfake, over a fixture of
+	// this one answer. Its own rate-limit headers give way to ours.
+	fx := &ghfake.Fixture{Routes: []ghfake.Route{{Path: apiPath, Status: a.Status, Body: a.Body}}}
+	ghfake.New(fx).ServeHTTP(rateWriter{ResponseWriter: w, set: func() { setRate(w.Header(), d, "core") }}, r)
+}
 
+// serveGraphQL answers a request to the GraphQL endpoint: counted once as
+// "POST /graphql" against the GraphQL budget, with one latency and the
+// faults of the outer request, keyed by the body's sha256 (every query
+// its own request); gqlfake answers it from the organisation's REST
+// answers directly.
+func (s *Server) serveGraphQL(w http.ResponseWriter, r *http.Request) {
+	body, err := io.ReadAll(r.Body)
+	if err != nil {
+		http.Error(w, "reading the request: "+err.Error(), http.StatusBadRequest)
+		return
+	}
+	r.Body = io.NopCloser(bytes.NewReader(body))
+	d := s.decide(graphQLKey(r.Method, body), graphQLAPIPath, r.Method+" "+graphQLAPIPath, &s.graphQL)
+	if !s.wait(r, graphQLAPIPath) || s.fault(w, d, "graphql") {
+		return
+	}
+	setRate(w.Header(), d, "graphql")
+	s.graphql.ServeHTTP(w, r)
+}
+
+// graphQLKey is a GraphQL request's fault key: its method, path and the
+// sha256 of its body.
+func graphQLKey(method string, body []byte) string {
+	sum := sha256.Sum256(body)
+	return method + " " + graphQLAPIPath + " " + hex.EncodeToString(sum[:])
+}
+
+// wait sleeps the latency (and a slow endpoint's delay); false if the
+// client went away first.
+func (s *Server) wait(r *http.Request, apiPath string) bool {
 	delay := s.opts.Latency
 	if f := s.opts.Faults; f.Slow != nil && f.Slow.MatchString(apiPath) {
 		delay += f.SlowDelay
 	}
-	if delay > 0 {
-		t := time.NewTimer(delay)
-		select {
-		case <-t.C:
-		case <-r.Context().Done():
-			t.Stop()
-			return
-		}
+	if delay <= 0 {
+		return true
 	}
+	t := time.NewTimer(delay)
+	defer t.Stop()
+	select {
+	case <-t.C:
+		return true
+	case <-r.Context().Done():
+		return false
+	}
+}
 
+// setRate sets the rate-limit headers of a budget (resource core or
+// graphql).
+func setRate(h http.Header, d decision, resource string) {
+	h.Set("X-RateLimit-Limit", strconv.Itoa(d.limit))
+	h.Set("X-RateLimit-Remaining", strconv.Itoa(d.limit-d.used))
+	h.Set("X-RateLimit-Reset", strconv.FormatInt(d.reset.Unix(), 10))
+	h.Set("X-RateLimit-Used", strconv.Itoa(d.used))
+	h.Set("X-RateLimit-Resource", resource)
+}
+
+// fault answers the attempt's fault, if it has one, and reports whether it
+// did.
+func (s *Server) fault(w http.ResponseWriter, d decision, resource string) bool {
 	h := w.Header()
-	setRate := func() {
-		h.Set("X-RateLimit-Limit", strconv.Itoa(d.limit))
-		h.Set("X-RateLimit-Remaining", strconv.Itoa(d.limit-d.used))
-		h.Set("X-RateLimit-Reset", strconv.FormatInt(d.reset.Unix(), 10))
-		h.Set("X-RateLimit-Used", strconv.Itoa(d.used))
-		h.Set("X-RateLimit-Resource", "core")
-	}
 	switch d.fault {
+	case "":
+		return false
 	case FaultReset:
 		if hj, ok := w.(http.Hijacker); ok {
 			if conn, _, err := hj.Hijack(); err == nil {
 				_ = conn.Close()
-				return
+				return true
 			}
 		}
 		panic(http.ErrAbortHandler) // no hijacking (HTTP/2): abort the stream
@@ -288,25 +399,26 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		h.Set("Content-Type", "text/html")
 		w.WriteHeader(http.StatusBadGateway)
 		_, _ = w.Write([]byte("<html><body><h1>502 Bad Gateway</h1></body></html>\n"))
-		return
 	case FaultSecondary:
-		setRate()
+		setRate(h, d, resource)
 		h.Set("Content-Type", "application/json; charset=utf-8")
 		h.Set("Retry-After", strconv.Itoa(s.opts.Faults.RetryAfter))
 		w.WriteHeader(http.StatusForbidden)
 		_, _ = w.Write([]byte(`{"message":"You have exceeded a secondary rate limit. Please wait a few minutes before you try again. If you reach out to GitHub Support for help, please include the request ID FAKE.","documentation_url":"https://docs.github.com/rest/overview/rate-limits-for-the-rest-api#about-secondary-rate-limits","status":"403"}`))
-		return
 	case FaultPrimary:
-		setRate()
+		setRate(h, d, resource)
 		h.Set("Content-Type", "application/json; charset=utf-8")
+		if resource == "graphql" {
+			// GitHub's GraphQL API answers a spent budget with 200 and
+			// an error.
+			w.WriteHeader(http.StatusOK)
+			_, _ = w.Write([]byte(`{"errors":[{"type":"RATE_LIMITED","message":"API rate limit exceeded for user ID 1. If you reach out to GitHub Support for help, please include the request ID FAKE."}]}`))
+			return true
+		}
 		w.WriteHeader(http.StatusForbidden)
 		_, _ = w.Write([]byte(`{"message":"API rate limit exceeded for user ID 1. If you reach out to GitHub Support for help, please include the request ID FAKE.","documentation_url":"https://docs.github.com/rest/overview/rate-limits-for-the-rest-api#about-the-primary-rate-limit","status":"403"}`))
-		return
 	}
-	// Pagination, Link headers and error bodies: ghfake, over a fixture of
-	// this one answer. Its own rate-limit headers give way to ours.
-	fx := &ghfake.Fixture{Routes: []ghfake.Route{{Path: apiPath, Status: a.Status, Body: a.Body}}}
-	ghfake.New(fx).ServeHTTP(rateWriter{ResponseWriter: w, set: setRate}, r)
+	return true
 }
 
 // rateWriter replaces the rate-limit headers as the response starts.
