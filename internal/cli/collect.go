@@ -101,9 +101,10 @@ refuse a bucket that does not; when such a store is unavailable the signed
 evidence waits in a local spool (--spool) and the command exits 2 - the next
 collection or ` + "`changeproof flush`" + ` uploads it.
 
-A collection that fails (API unreachable, permissions, cancelled) is still
-recorded as signed evidence with status "error" and the reason, and the
-command exits 2.`,
+A collection that fails or is partial (API unreachable, cancelled, data the
+API did not give after retries) is still recorded as signed evidence with
+status "error" and the reason, and the command exits 2. A finding whose data
+could not be obtained is "not_verifiable" naming the failure, never "pass".`,
 		Example: `  changeproof collect branch-protection --org acme --key signing.key
   changeproof collect branch-protection --repo acme/api --branch main --store file:///srv/evidence --key signing.key --output json
   changeproof collect merge-activity --repo acme/api --from 2026-11-01 --to 2026-12-01 --key signing.key --fail-on fail
