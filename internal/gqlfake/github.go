@@ -114,7 +114,7 @@ func init() {
 			return out, nil
 		}).
 		conn("reviews", nil, pullReviews).
-		conn("commits", nil, pullCommits)
+		connTotal("commits", nil, pullCommits)
 
 	define[*restLabel]("Label").
 		value("name", func(l *restLabel) any { return l.Name }).
@@ -411,10 +411,13 @@ func pullReviews(r *request, p *pull, _ args) ([]any, error) {
 	return out, nil
 }
 
-func pullCommits(r *request, p *pull, _ args) ([]any, error) {
+// pullCommits lists a pull request's commits. GitHub lists at most 250
+// of them, but totalCount is the pull request's true count: GET
+// pulls/{number}'s commits (read once per query, as mergedBy reads it).
+func pullCommits(r *request, p *pull, _ args) ([]any, int, error) {
 	l, err := listAll[*restCommit](r, p.path("/commits"), nil, "", p.notFoundIn("commits"))
 	if err != nil {
-		return nil, err
+		return nil, 0, err
 	}
 	out := make([]any, 0, len(l.items))
 	for _, c := range l.items {
@@ -422,7 +425,11 @@ func pullCommits(r *request, p *pull, _ args) ([]any, error) {
 			out = append(out, node{"PullRequestCommit", &prCommit{pull: p, c: c}})
 		}
 	}
-	return out, nil
+	total := len(out)
+	if full, err := getJSON[*restPull](r, p.path(""), nil, ""); err == nil && full != nil && full.Commits != nil {
+		total = max(total, *full.Commits)
+	}
+	return out, total, nil
 }
 
 // commitField resolves a field from the commit's REST payload, reading GET

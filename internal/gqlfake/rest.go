@@ -1,7 +1,9 @@
 package gqlfake
 
 import (
+	"bytes"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"maps"
 	"net/http"
@@ -72,6 +74,10 @@ func getJSON[T any](r *request, apiPath string, q url.Values, notFound string) (
 		}
 		if err := json.Unmarshal(body, &v); err != nil {
 			return v, &upstreamError{what: what, status: status, err: err}
+		}
+		if bytes.Equal(bytes.TrimSpace(body), []byte("null")) {
+			// GitHub never answers an object's GET with null.
+			return v, &upstreamError{what: what, status: status, err: errors.New("the body is null")}
 		}
 		return v, nil
 	})
@@ -200,8 +206,9 @@ type restPull struct {
 	MergeCommitSHA *string     `json:"merge_commit_sha"`
 	Base           restRef     `json:"base"`
 	Head           restRef     `json:"head"`
-	// MergedBy is only in GET pulls/{number}.
+	// MergedBy and Commits are only in GET pulls/{number}.
 	MergedBy *restUser `json:"merged_by"`
+	Commits  *int      `json:"commits"`
 }
 
 type restReview struct {

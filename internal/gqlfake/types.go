@@ -102,12 +102,25 @@ var pagingArgs = []string{"first", "last", "after", "before"}
 // from first, last, after and before. argNames are its other arguments,
 // check refuses values of them the fake cannot honour.
 func (d typeOf[T]) conn(name string, check func(args) error, f func(r *request, v T, a args) ([]any, error), argNames ...string) typeOf[T] {
-	return d.add(name, check, func(r *request, v T, a args) (any, error) {
+	return d.connTotal(name, check, func(r *request, v T, a args) ([]any, int, error) {
 		items, err := f(r, v, a)
+		return items, len(items), err
+	}, argNames...)
+}
+
+// connTotal is conn for a connection whose totalCount GitHub knows beyond
+// the nodes it serves (a pull request's commits: at most 250 listed).
+func (d typeOf[T]) connTotal(name string, check func(args) error, f func(r *request, v T, a args) ([]any, int, error), argNames ...string) typeOf[T] {
+	return d.add(name, check, func(r *request, v T, a args) (any, error) {
+		items, total, err := f(r, v, a)
 		if err != nil {
 			return nil, err
 		}
-		return page(items, a)
+		c, err := page(items, a)
+		if c != nil {
+			c.total = max(total, len(items))
+		}
+		return c, err
 	}, append(argNames, pagingArgs...))
 }
 
@@ -115,6 +128,7 @@ func (d typeOf[T]) conn(name string, check func(args) error, f func(r *request, 
 type conn struct {
 	items      []any // every node, in order
 	start, end int   // the page: items[start:end]
+	total      int   // totalCount: len(items), or more when GitHub says so
 }
 
 type edgeOf struct {
@@ -138,7 +152,7 @@ func init() {
 	for _, name := range connections {
 		edge := strings.TrimSuffix(name, "Connection") + "Edge"
 		define[*conn](name).
-			value("totalCount", func(c *conn) any { return len(c.items) }).
+			value("totalCount", func(c *conn) any { return max(c.total, len(c.items)) }).
 			value("pageInfo", func(c *conn) any { return node{"PageInfo", c} }).
 			value("nodes", func(c *conn) any { return c.items[c.start:c.end] }).
 			value("edges", func(c *conn) any {
