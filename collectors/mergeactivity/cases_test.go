@@ -405,12 +405,12 @@ func goldenCases() []fxCase {
 
 	p4 := approved(basicPR(r, 4, "alice", "2026-11-18T10:00"), "bob")
 	p5 := approved(basicPR(r, 5, "alice", "2026-11-19T10:00"), "bob")
-	add(fxCase{Name: "reviews-server-error", Description: "#4's reviews answer 502 after every retry: an error finding and an incomplete result; #5 is judged",
+	add(fxCase{Name: "reviews-server-error", Description: "#4's reviews answer 502 after every retry: a not_verifiable finding naming the 502 and an incomplete result; #5 is judged",
 		Scope: apiScope, Repos: []fxRepo{simpleRepo(p4, p5)},
 		Overrides: []ghfake.Route{{Path: "/repos/acme/api/pulls/4/reviews", Status: http.StatusBadGateway, Body: json.RawMessage(`{"message": "Server Error"}`)}}})
 
 	p6 := approved(basicPR(r, 6, "alice", "2026-11-18T10:00"), "bob")
-	add(fxCase{Name: "malformed-json-error", Description: "#6's combined status is not JSON: an error finding, never a judgement",
+	add(fxCase{Name: "malformed-json-error", Description: "#6's combined status is not JSON: a not_verifiable finding naming it, never a judgement",
 		Scope: apiScope, Repos: []fxRepo{simpleRepo(p6)},
 		Overrides: []ghfake.Route{{Path: "/repos/acme/api/commits/" + p6.head() + "/status", File: "status-broken.json"}},
 		Files:     map[string][]byte{"status-broken.json": []byte(`{"state": "success", "statuses": [` + "\n")}})

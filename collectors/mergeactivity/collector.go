@@ -35,7 +35,7 @@ const (
 	Name = "merge-activity"
 	// Version is recorded in the evidence; bump it when the facts or the
 	// judgement change.
-	Version = "1.1.0"
+	Version = "1.2.0"
 )
 
 // SampleConfig is a commented policy section holding every key and its
@@ -98,8 +98,9 @@ func validate(req collectors.Request) (*Policy, error) {
 // 404) makes that repository's population unknown: a not_verifiable finding
 // and an incomplete result. Any other listing failure, or a cancelled
 // context, fails the collection: a population that may be missing changes
-// is not evidence. A change whose own reads fail is an error finding and
-// makes the result incomplete.
+// is not evidence. A change whose own reads fail after retries is a
+// not_verifiable finding naming the failure and makes the result
+// incomplete (the evidence's status is then error).
 func (c *Collector) Collect(ctx context.Context, req collectors.Request) (*collectors.Result, error) {
 	p, err := validate(req)
 	if err != nil {

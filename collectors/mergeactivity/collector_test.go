@@ -39,6 +39,45 @@ func memFixture(ffs ...*fixtureFiles) *ghfake.Fixture {
 
 // TestSampleOrg is the demo organisation over the demo week: the verdict of
 // every change, the secret-project population unknown, and the requests.
+// TestSampleOrgGraphQL collects the sample organisation's week as users
+// do, over GraphQL: the findings of the REST collection, from 14 requests
+// instead of 78, no pull request read over REST, and secret-project
+// (whose pull requests the token may not list) listed over REST after
+// GraphQL's FORBIDDEN, with the same not_verifiable finding.
+func TestSampleOrgGraphQL(t *testing.T) {
+	_, restGH := fakeGitHub(t, sampleOrg)
+	rest := collect(t, newCollector(t, restGH, mustTime(caseNow), 0), collectors.Scope{Orgs: []string{"acme"}}, week(), NewPolicy())
+	srv, gh := fakeGitHub(t, sampleOrg)
+	res := collect(t, newGraphQLCollector(t, gh, mustTime(caseNow), 0), collectors.Scope{Orgs: []string{"acme"}}, week(), NewPolicy())
+
+	if g, w := golden.JSON(t, res.Findings), golden.JSON(t, rest.Findings); !bytes.Equal(g, w) {
+		t.Errorf("findings over GraphQL differ from REST's: %s", golden.FirstDiff(w, g))
+	}
+	if res.Incomplete != rest.Incomplete {
+		t.Errorf("Incomplete %q, over REST %q", res.Incomplete, rest.Incomplete)
+	}
+	// 1 organisation listing; per readable repository one GraphQL page and
+	// one commit page; secret-project's GraphQL page and its refused REST
+	// listing; the 3 commits no pull request accounts for.
+	if want := 1 + 2*4 + 2 + 3; res.Requests != int64(want) || srv.Requests() != want {
+		t.Errorf("requests = %d (fake saw %d), want %d: %v", res.Requests, srv.Requests(), want, srv.RequestsByPath())
+	}
+	facts := res.Facts.(*Facts)
+	for _, r := range facts.Repos {
+		if (r.GraphQLFallback != "") != (r.Repo == "acme/secret-project") {
+			t.Errorf("%s: GraphQL fallback %q", r.Repo, r.GraphQLFallback)
+		}
+		for _, ch := range r.Changes {
+			if ch.Kind == KindPull && (ch.GraphQL == nil || ch.RESTReason != "" || ch.Reviews != nil) {
+				t.Errorf("%s: not read from its GraphQL node alone (%s)", ch.Target(), ch.RESTReason)
+			}
+		}
+	}
+	if r := facts.Repos[slices.IndexFunc(facts.Repos, func(r RepoFacts) bool { return r.Repo == "acme/secret-project" })]; !strings.Contains(r.GraphQLFallback, "FORBIDDEN") {
+		t.Errorf("secret-project's fallback %q does not name GraphQL's FORBIDDEN", r.GraphQLFallback)
+	}
+}
+
 func TestSampleOrg(t *testing.T) {
 	srv, gh := fakeGitHub(t, sampleOrg)
 	res := collect(t, newCollector(t, gh, mustTime(caseNow), 0), collectors.Scope{Orgs: []string{"acme"}}, week(), NewPolicy())
@@ -408,7 +447,7 @@ func TestInfo(t *testing.T) {
 		t.Fatalf("Info() = %+v", info)
 	}
 	c := info.New(collectors.Deps{})
-	if c.Name() != "merge-activity" || c.Version() != "1.1.0" {
+	if c.Name() != "merge-activity" || c.Version() != "1.2.0" {
 		t.Errorf("Name, Version = %q, %q", c.Name(), c.Version())
 	}
 	if _, ok := c.NewPolicy().(*Policy); !ok {

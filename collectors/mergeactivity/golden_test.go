@@ -330,3 +330,84 @@ func checkPopulation(t *testing.T, facts *Facts) {
 		t.Errorf("population sha256 %s, want sha256 of the sorted lines %s", facts.Population.SHA256, sha256hex(text))
 	}
 }
+
+// TestGoldenGraphQL runs every golden case again as users run it, the pull
+// requests listed over GraphQL, and requires what the REST run gave:
+// the same targets, population, completeness and findings, from fewer
+// requests. Every node the facts keep is a pull request of the population.
+func TestGoldenGraphQL(t *testing.T) {
+	dirs, err := filepath.Glob("testdata/*/routes.json")
+	if err != nil {
+		t.Fatal(err)
+	}
+	graphQLRead := 0
+	for _, routes := range dirs {
+		dir := filepath.Dir(routes)
+		t.Run(filepath.Base(dir), func(t *testing.T) {
+			gc, p := loadCase(t, dir)
+			var want goldenResult
+			golden.ReadStrict(t, filepath.Join(dir, "expected.json"), &want)
+			var opts []ghfake.Option
+			if gc.MaxPerPage > 0 {
+				opts = append(opts, ghfake.WithMaxPerPage(gc.MaxPerPage))
+			}
+			srv, gh := fakeGitHub(t, dir, opts...)
+			res := collect(t, newGraphQLCollector(t, gh, gc.Now, 0), gc.Scope, gc.Window, p)
+			facts := res.Facts.(*Facts)
+			checkReEvaluation(t, facts, res.Findings, p)
+			checkPopulation(t, facts)
+
+			got := goldenOf(res, srv)
+			for _, c := range []struct {
+				what      string
+				got, want any
+			}{
+				{"targets", got.Targets, want.Targets},
+				{"incomplete", got.Incomplete, want.Incomplete},
+				{"population", got.Population, want.Population},
+				{"findings", got.Findings, want.Findings},
+			} {
+				if g, w := golden.JSON(t, c.got), golden.JSON(t, c.want); !bytes.Equal(g, w) {
+					t.Errorf("%s over GraphQL differ from REST's: %s", c.what, golden.FirstDiff(w, g))
+				}
+			}
+			restRequests, requests := 0, srv.Requests()
+			for _, n := range want.Requests {
+				restRequests += n
+			}
+			fellBack := false
+			for _, r := range facts.Repos {
+				// A GraphQL answer that failed after retries (the fake
+				// answers 502 when a REST source inside it fails) costs its
+				// attempts on top of the REST listing.
+				fellBack = fellBack || r.GraphQLFallback != ""
+			}
+			if requests > restRequests && !fellBack {
+				t.Errorf("%d requests over GraphQL, %d over REST", requests, restRequests)
+			}
+			for _, r := range facts.Repos {
+				for _, ch := range r.Changes {
+					if ch.GraphQL == nil {
+						continue
+					}
+					var n struct{ Number int }
+					if err := json.Unmarshal(ch.GraphQL, &n); err != nil || n.Number != ch.Number {
+						t.Errorf("%s keeps node %s", ch.Target(), ch.GraphQL)
+					}
+					if ch.RESTReason == "" {
+						graphQLRead++
+						if ch.Pull != nil || ch.Reviews != nil || ch.Commits != nil || ch.CheckRuns != nil || ch.Status != nil {
+							t.Errorf("%s was read over GraphQL and REST", ch.Target())
+						}
+					} else if ch.Reviews == nil && ch.Error == "" {
+						t.Errorf("%s: %s, but it was not read over REST", ch.Target(), ch.RESTReason)
+					}
+				}
+			}
+			t.Logf("%d requests over GraphQL, %d over REST", requests, restRequests)
+		})
+	}
+	if graphQLRead < 20 {
+		t.Errorf("only %d pull requests were read from GraphQL alone", graphQLRead)
+	}
+}

@@ -74,7 +74,6 @@ func sampleOrgActivity() []fxRepo {
 		Pulls:         []fxPull{p97, p98, p99, p101, p102, p103, p104, p105, p106, p107, p108, p109, p110, p111},
 		BranchCommits: map[string][]fxCommit{"main": paymentsMain},
 		CommitPulls:   map[string][]int{direct.SHA: {}},
-		NoDetails:     []int{97, 98, 110, 111},
 	}
 
 	const web = "acme/web"
@@ -113,7 +112,6 @@ func sampleOrgActivity() []fxRepo {
 		Pulls:         []fxPull{p200, p201, p202, p203, p204},
 		BranchCommits: map[string][]fxCommit{"main": {release, mergeCommit(p204), mergeCommit(p203), mergeCommit(p202), rebased2, rebased1}},
 		CommitPulls:   map[string][]int{rebased1.SHA: {201}, release.SHA: {}},
-		NoDetails:     []int{200},
 	}
 	empty := func(name string) fxRepo {
 		return fxRepo{Owner: "acme", Name: name, BranchCommits: map[string][]fxCommit{"main": {}}}
