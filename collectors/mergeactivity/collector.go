@@ -288,10 +288,33 @@ func (r *run) list(ctx context.Context, j collectors.ScopedRepo) *repoRun {
 	w := r.facts.Window
 	lookback := r.facts.LookbackStart
 	needed := func(updated time.Time) bool { return !updated.Before(w.Start) || updated.After(lookback) }
+	type branchCommits struct {
+		l   Listing
+		cs  []commitItem
+		err error
+	}
+	listCommits := func(ctx context.Context) []branchCommits {
+		out := make([]branchCommits, 0, len(rr.facts.Branches))
+		for _, b := range rr.facts.Branches {
+			l, cs, err := r.g.listCommits(ctx, info.Owner, info.Name, b, w.Start, w.End)
+			out = append(out, branchCommits{l, cs, err})
+			if err != nil {
+				break
+			}
+		}
+		return out
+	}
 	var listing *Listing
 	var items []pullItem
 	var err error
+	var early chan []branchCommits
 	if r.c.graphql {
+		// Over GraphQL a repository takes a few requests, so their chain
+		// is the wall time: list the branches' commits meanwhile.
+		cctx, cancel := context.WithCancel(ctx)
+		defer cancel()
+		early = make(chan []branchCommits, 1)
+		go func() { early <- listCommits(cctx) }()
 		listing, items, err = r.g.listPullsGraphQL(ctx, info.Owner, info.Name, needed)
 		if err != nil {
 			if ctx.Err() != nil {
@@ -317,8 +340,14 @@ func (r *run) list(ctx context.Context, j collectors.ScopedRepo) *repoRun {
 		return rr
 	}
 	log.Debug("listed pull requests", "pages", listing.Pages, "items", listing.Items, "stop", listing.Stop)
-	for _, b := range rr.facts.Branches {
-		l, cs, err := r.g.listCommits(ctx, info.Owner, info.Name, b, w.Start, w.End)
+	var commits []branchCommits
+	if early != nil {
+		commits = <-early
+	} else {
+		commits = listCommits(ctx)
+	}
+	for i, bc := range commits {
+		b, l, cs, err := rr.facts.Branches[i], bc.l, bc.cs, bc.err
 		rr.facts.Commits = append(rr.facts.Commits, l)
 		if err != nil {
 			var le *collectors.ListError
