@@ -1,7 +1,6 @@
 package evidence
 
 import (
-	"bytes"
 	"context"
 	"crypto"
 	"crypto/ed25519"
@@ -78,22 +77,46 @@ func (s *Signer) PublicKeyPEM() ([]byte, error) { return EncodePublicKey(s.key.p
 // Sign serialises the statement and signs it. It returns the envelope as
 // stored (indented JSON with a trailing newline).
 func (s *Signer) Sign(ctx context.Context, st *Statement) ([]byte, error) {
+	// The subject digest covers the raw facts byte for byte, but encoding/json
+	// rewrites a RawMessage (compacts it, escapes <, > and &). Refuse raw facts
+	// it would change rather than sign evidence that Verify rejects.
+	if !marshalsAsIs(st.Predicate.RawFacts) {
+		return nil, errors.New("encoding statement: raw facts must be JSON as json.Marshal writes it (compact, HTML-escaped): the signed copy would not match their digest")
+	}
 	payload, err := json.Marshal(st)
 	if err != nil {
 		return nil, fmt.Errorf("encoding statement: %w", err)
 	}
-	// The subject digest covers the raw facts byte for byte, but encoding/json
-	// rewrites a RawMessage (compacts it, escapes <, > and &). Refuse raw facts
-	// it would change rather than sign evidence that Verify rejects.
-	var back struct {
-		Predicate struct {
-			RawFacts json.RawMessage `json:"rawFacts"`
-		} `json:"predicate"`
-	}
-	if err := json.Unmarshal(payload, &back); err != nil || !bytes.Equal(back.Predicate.RawFacts, st.Predicate.RawFacts) {
-		return nil, errors.New("encoding statement: raw facts must be JSON as json.Marshal writes it (compact, HTML-escaped): the signed copy would not match their digest")
-	}
 	return s.signPayload(ctx, payload)
+}
+
+// marshalsAsIs reports whether json.Marshal writes raw, as a RawMessage,
+// byte for byte: valid JSON, no whitespace outside strings, and none of
+// the characters it escapes for HTML (<, >, &, U+2028, U+2029). It scans
+// instead of marshalling and decoding a copy: raw facts can be hundreds of
+// megabytes (FuzzMarshalsAsIs holds it to the copy's answer).
+func marshalsAsIs(raw []byte) bool {
+	if !json.Valid(raw) {
+		return false
+	}
+	inString, escaped := false, false
+	for i, c := range raw {
+		switch {
+		case c == '<' || c == '>' || c == '&':
+			return false
+		case c == 0xE2 && i+2 < len(raw) && raw[i+1] == 0x80 && (raw[i+2] == 0xA8 || raw[i+2] == 0xA9):
+			return false
+		case inString && escaped:
+			escaped = false
+		case inString && c == '\\':
+			escaped = true
+		case c == '"':
+			inString = !inString
+		case !inString && (c == ' ' || c == '\t' || c == '\n' || c == '\r'):
+			return false
+		}
+	}
+	return true
 }
 
 // signPayload signs a serialised in-toto statement of any predicate type

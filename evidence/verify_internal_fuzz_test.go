@@ -4,10 +4,14 @@ import (
 	"bytes"
 	"context"
 	"crypto/ed25519"
+	"crypto/rand"
 	"encoding/base64"
+	"encoding/json"
 	"reflect"
 	"strings"
 	"testing"
+
+	"github.com/secure-systems-lab/go-securesystemslib/dsse"
 )
 
 // FuzzParseCanonical holds the fast envelope reader to the decoder it
@@ -121,4 +125,67 @@ func signedFixture(t *testing.T, seed []byte) []byte {
 		t.Fatal(err)
 	}
 	return env
+}
+
+// FuzzMarshalsAsIs holds marshalsAsIs to its definition: json.Marshal of
+// the bytes as a RawMessage gives them back unchanged.
+func FuzzMarshalsAsIs(f *testing.F) {
+	for _, s := range []string{
+		`{"a":1}`, `{"a": 1}`, ` {"a":1}`, `{"a":"<b>"}`, `{"a":"\u003cb\u003e"}`, `{"a":"x\u2028y"}`,
+		"{\"a\":\"x\u2028y\"}", `{"a":"\"\\"}`, `[1,2,"a b"]`, `[1, 2]`, `"&"`, `null`, ``, `{`, `{"a":"\t"}`,
+		`{"a":"é"}`, "\"\xff\"", `1e400`, `{"a":[{"b":null}]}`,
+	} {
+		f.Add([]byte(s))
+	}
+	f.Fuzz(func(t *testing.T, raw []byte) {
+		out, err := json.Marshal(json.RawMessage(raw))
+		want := err == nil && bytes.Equal(out, raw)
+		if got := marshalsAsIs(raw); got != want {
+			t.Fatalf("marshalsAsIs(%q) = %v, but json.Marshal gives %q (%v)", raw, got, out, err)
+		}
+	})
+}
+
+// TestWriteCanonical: the one-allocation envelope writer gives exactly what
+// json.MarshalIndent gives, and declines what it cannot write.
+func TestWriteCanonical(t *testing.T) {
+	_, priv, err := ed25519.GenerateKey(rand.Reader)
+	if err != nil {
+		t.Fatal(err)
+	}
+	s, err := NewSigner(priv)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, payload := range []string{`{}`, `{"a":"` + strings.Repeat("x", 70000) + `"}`, "{\"b\":\"\xff\"}"} {
+		env, err := s.env.SignPayload(context.Background(), PayloadType, []byte(payload))
+		if err != nil {
+			t.Fatal(err)
+		}
+		want, _ := json.MarshalIndent(env, "", "  ")
+		want = append(want, '\n')
+		got, ok := writeCanonical(env)
+		if !ok || !bytes.Equal(got, want) || cap(got) != len(got) {
+			t.Errorf("payload %.20q: writeCanonical %v, %d bytes (cap %d), want %d bytes equal to MarshalIndent's", payload, ok, len(got), cap(got), len(want))
+		}
+	}
+	env, _ := s.env.SignPayload(context.Background(), PayloadType, []byte(`{}`))
+	for name, mutate := range map[string]func(e *dsse.Envelope){
+		"payload type": func(e *dsse.Envelope) { e.PayloadType = "text/plain" },
+		"two sigs":     func(e *dsse.Envelope) { e.Signatures = append(e.Signatures, e.Signatures[0]) },
+		"key id <":     func(e *dsse.Envelope) { e.Signatures[0].KeyID = "a<b" },
+		"payload \"":   func(e *dsse.Envelope) { e.Payload = `a"b` },
+	} {
+		e := *env
+		e.Signatures = append([]dsse.Signature(nil), env.Signatures...)
+		mutate(&e)
+		if _, ok := writeCanonical(&e); ok {
+			t.Errorf("%s: written as canonical", name)
+		}
+		out, err := encodeEnvelope(&e)
+		want, _ := json.MarshalIndent(&e, "", "  ")
+		if err != nil || !bytes.Equal(out, append(want, '\n')) {
+			t.Errorf("%s: encodeEnvelope is not MarshalIndent's: %v", name, err)
+		}
+	}
 }
