@@ -1,19 +1,31 @@
 package benchorg_test
 
 import (
+	"context"
+	"crypto/ed25519"
+	"crypto/rand"
 	"flag"
 	"fmt"
+	"log/slog"
 	"runtime"
 	"runtime/metrics"
 	"sync"
 	"testing"
 	"time"
 
+	"github.com/changeproof/changeproof/collectors"
 	"github.com/changeproof/changeproof/collectors/branchprotection"
 	"github.com/changeproof/changeproof/collectors/cistatus"
 	"github.com/changeproof/changeproof/collectors/deployments"
 	"github.com/changeproof/changeproof/collectors/mergeactivity"
+	"github.com/changeproof/changeproof/evidence"
+	"github.com/changeproof/changeproof/evidence/controls"
 	"github.com/changeproof/changeproof/internal/benchorg"
+	"github.com/changeproof/changeproof/internal/ledger"
+	"github.com/changeproof/changeproof/internal/pipeline"
+	"github.com/changeproof/changeproof/schedules"
+	"github.com/changeproof/changeproof/storage"
+	"github.com/changeproof/changeproof/storage/file"
 )
 
 // The wall-time benchmark's organisation: the is 200 repositories
@@ -249,5 +261,64 @@ func BenchmarkPeakMemory(b *testing.B) {
 			// The result's facts, live after a GC: what the collection holds.
 			b.ReportMetric(float64(live)/mib, "result-heap-MiB")
 		})
+	}
+}
+
+// BenchmarkPeakMemoryRecorded is BenchmarkPeakMemory through the whole
+// pipeline, as a scheduled run does it: collect, then sign the evidence and
+// its raw facts and write them to a file store. Signing holds the facts,
+// their canonical JSON and the envelope at once, so this is the heap a
+// deployment must allow for.
+func BenchmarkPeakMemoryRecorded(b *testing.B) {
+	org := newOrg(b, *memRepos, *memPRs)
+	for _, name := range collectorNames {
+		b.Run(fmt.Sprintf("%s/repos=%d/prs=%d", name, *memRepos, *memPRs), func(b *testing.B) {
+			_, gh := serve(b, org, benchorg.Options{RateLimit: unlimited}, clientOpts{})
+			var peak, base uint64
+			for b.Loop() {
+				runner := recordingRunner(b)
+				runtime.GC()
+				base = max(base, heapInUse())
+				stop := peakSampler()
+				c := info(b, name).New(collectors.Deps{GitHub: gh, Now: func() time.Time { return collectedAt(org) }})
+				req := collectors.Request{
+					Scope:  collectors.Scope{Orgs: []string{org.Config.Org}},
+					Window: schedules.Window{Start: org.Config.Start, End: org.End},
+					Policy: c.NewPolicy(),
+				}
+				out, err := runner.Run(context.Background(), c, req)
+				peak = max(peak, stop())
+				if err != nil || out.CollectErr != nil {
+					b.Fatalf("%s: %v %v", name, err, out.CollectErr)
+				}
+			}
+			const mib = 1 << 20
+			b.ReportMetric(float64(peak)/mib, "peak-heap-MiB")
+			b.ReportMetric(float64(base)/mib, "base-heap-MiB")
+		})
+	}
+}
+
+// recordingRunner is the pipeline over a new file store and key.
+func recordingRunner(b *testing.B) *pipeline.Runner {
+	b.Helper()
+	st, err := file.Open(context.Background(), b.TempDir(), storage.Options{})
+	if err != nil {
+		b.Fatal(err)
+	}
+	_, priv, err := ed25519.GenerateKey(rand.Reader)
+	if err != nil {
+		b.Fatal(err)
+	}
+	signer, err := evidence.NewSigner(priv)
+	if err != nil {
+		b.Fatal(err)
+	}
+	return &pipeline.Runner{
+		Ledger:   &ledger.Ledger{Store: st, Signer: signer},
+		Catalog:  controls.Default(),
+		Producer: evidence.Producer{Name: "changeproof", Version: "bench"},
+		Now:      func() time.Time { return time.Now().UTC() },
+		Logger:   slog.New(slog.DiscardHandler),
 	}
 }
