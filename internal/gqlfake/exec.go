@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"math"
 	"slices"
 	"strconv"
 	"unicode/utf8"
@@ -183,6 +184,11 @@ func (r *request) field(buf *[]byte, n node, def *ast.Definition, g group) (bool
 		return false, err
 	}
 	v, err := impl.resolve(r, n.src, a)
+	if err == nil && f.Definition.Type.Name() == "Int" && !fitsInt32(v) {
+		// GraphQL's Int is 32-bit: GitHub answers a larger id (review and
+		// check run ids are past 2^31) with an error and null.
+		err = &fieldError{typ: TypeIntOutOfRange, msg: fmt.Sprintf("Int cannot represent non 32-bit signed integer value: %v", v)}
+	}
 	var fe *fieldError
 	switch {
 	case errors.As(err, &fe):
@@ -292,6 +298,20 @@ func (r *request) completeNonNull(buf *[]byte, t *ast.Type, v any, sets []ast.Se
 		return false, fmt.Errorf("%v: %s is not a possible type of %s", r.path, n.typ, def.Name)
 	}
 	return r.object(buf, n, obj, sets)
+}
+
+// fitsInt32 reports whether v, if an integer, fits GraphQL's Int.
+func fitsInt32(v any) bool {
+	var n int64
+	switch x := v.(type) {
+	case int:
+		n = int64(x)
+	case int64:
+		n = x
+	default:
+		return true
+	}
+	return n >= math.MinInt32 && n <= math.MaxInt32
 }
 
 // appendLeaf writes a scalar or enum value, checking it is one.

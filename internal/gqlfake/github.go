@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"net/url"
 	"slices"
+	"strconv"
 	"strings"
 	"time"
 )
@@ -130,6 +131,7 @@ func init() {
 
 	define[*review]("PullRequestReview").
 		value("databaseId", func(rv *review) any { return rv.r.ID }).
+		value("fullDatabaseId", func(rv *review) any { return strconv.FormatInt(rv.r.ID, 10) }).
 		value("state", func(rv *review) any { return rv.r.State }).
 		value("body", func(rv *review) any { return rv.r.Body }).
 		value("url", func(rv *review) any { return rv.r.HTMLURL }).

@@ -227,4 +227,7 @@ const (
 	// TypeNotImplemented is the fake's own: the query selects a field or
 	// passes an argument the fake cannot answer truthfully.
 	TypeNotImplemented = "NOT_IMPLEMENTED_BY_FAKE"
+	// TypeIntOutOfRange: an Int field whose value is past 32 bits (the field
+	// is null).
+	TypeIntOutOfRange = "INT_OUT_OF_RANGE"
 )
