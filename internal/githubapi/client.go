@@ -173,6 +173,7 @@ func New(opts Options) (*Client, error) {
 	pace := &pacer{
 		policy:   p,
 		base:     u.Path,
+		graphQL:  u.ResolveReference(&url.URL{Path: GraphQLPath(u)}).Path,
 		sem:      make(chan struct{}, opts.Concurrency),
 		margin:   max(opts.RateLimitMargin, 0),
 		maxWait:  opts.MaxRateLimitWait,

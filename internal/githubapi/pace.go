@@ -36,6 +36,7 @@ type pacer struct {
 	policy  *policy
 	next    http.RoundTripper
 	base    string // the API root's path, to name resources
+	graphQL string // the GraphQL endpoint's path (GraphQLPath beside base)
 	sem     chan struct{}
 	margin  int
 	maxWait time.Duration
@@ -113,7 +114,7 @@ func (p *pacer) resourceOf(r *http.Request) string {
 		return "code_search"
 	case strings.HasPrefix(path, "search/"):
 		return "search"
-	case path == "graphql" || strings.HasSuffix(r.URL.Path, "/graphql"):
+	case r.Method == http.MethodPost && (path == "graphql" || r.URL.Path == p.graphQL):
 		return "graphql"
 	}
 	return "core"
