@@ -18,6 +18,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"maps"
 	"net/http"
 	"slices"
 	"strings"
@@ -174,8 +175,10 @@ type candidate struct {
 	// index into facts.BranchCommits.
 	index int
 	pulls *Source
-	nums  []int
-	err   error
+	// merged are the pull requests merged into the branch that GitHub
+	// says brought the commit, with their merge times.
+	merged map[int]time.Time
+	err    error
 }
 
 // collect reads every repository in three rounds, each spread over a
@@ -231,7 +234,7 @@ func (r *run) collect(ctx context.Context, jobs []collectors.ScopedRepo) error {
 		}
 	}
 	parallel.Map(ctx, n, commits, func(ctx context.Context, cd *candidate) struct{} {
-		cd.pulls, cd.nums, cd.err = r.g.commitPulls(ctx, cd.owner, cd.name, cd.branch, cd.item.SHA)
+		cd.pulls, cd.merged, cd.err = r.g.commitPulls(ctx, cd.owner, cd.name, cd.branch, cd.item.SHA)
 		return struct{}{}
 	})
 	if err := ctx.Err(); err != nil {
@@ -472,11 +475,28 @@ func (rr *repoRun) finish() {
 		rr.facts.Reexamined = Reexamined{Population: NewPopulation(nil)}
 		return
 	}
+	listed := map[int]bool{}
+	for _, it := range rr.pulls {
+		listed[it.Number] = true
+	}
+	missed := map[int]bool{}
 	for _, cd := range rr.candidates {
 		lc := &rr.facts.BranchCommits[cd.index]
 		switch {
-		case cd.err == nil && cd.pulls != nil && cd.pulls.Status == SourceRead && len(cd.nums) > 0:
-			lc.Disposition, lc.Pulls = CommitAssociated, cd.nums
+		case cd.err == nil && cd.pulls != nil && cd.pulls.Status == SourceRead && len(cd.merged) > 0:
+			lc.Disposition, lc.Pulls = CommitAssociated, slices.Sorted(maps.Keys(cd.merged))
+			for _, n := range lc.Pulls {
+				// A pull request merged in the window that the listing did
+				// not give was updated while it was paged (and moved to a
+				// page already read): it is in the population, unread.
+				if at := cd.merged[n]; rr.window.Contains(at) && !listed[n] && !missed[n] {
+					missed[n] = true
+					rr.facts.Changes = append(rr.facts.Changes, ChangeFacts{Kind: KindPull, Repo: rr.facts.Repo, Branch: cd.branch,
+						Population: InWindow, Number: n, SHA: cd.item.SHA,
+						Error: fmt.Sprintf("pull request #%d was merged into %s at %s (GitHub says it brought commit %s) but the listing of pull requests did not give it: it was updated while the listing was paged; collect again",
+							n, cd.branch, at.Format(time.RFC3339), shortSHA(cd.item.SHA))})
+				}
+			}
 			continue
 		case cd.err == nil && cd.pulls != nil && cd.pulls.Status == SourceRead:
 			lc.Disposition = CommitDirectPush

@@ -182,6 +182,22 @@ func quietFinding(r RepoFacts) evidence.Finding {
 func Evaluate(c ChangeFacts, p Policy, now time.Time) evidence.Finding {
 	f := evidence.Finding{Target: c.Target()}
 	switch {
+	case c.Error != "" && c.Kind == KindPull && c.PR != nil:
+		// Judged on what was read: a failure established stands; anything
+		// else is not verifiable, never a pass.
+		f = evalPull(f, c, p, now)
+		for i := range f.Checks {
+			if ch := &f.Checks[i]; ch.Status == evidence.StatusNotVerifiable && strings.Contains(ch.Detail, "could not be read: ") {
+				ch.Fix = "Collect the window again: GitHub did not answer, it was not a permission"
+			}
+		}
+		if f.Status != evidence.StatusFail {
+			f.Status = evidence.StatusNotVerifiable
+			f.Summary = "could not be checked: " + c.Error
+		} else {
+			f.Summary += "; and could not be checked: " + c.Error
+		}
+		return f
 	case c.Error != "":
 		f.Status = evidence.StatusNotVerifiable
 		f.Summary = "could not be checked: " + c.Error

@@ -234,27 +234,36 @@ func (g *gatherer) listCommits(ctx context.Context, owner, name, branch string, 
 // readPull reads one merged pull request's own facts: the pull request (for
 // merged_by), its reviews and commits, and the check runs and combined
 // status of its merged head. A call GitHub withholds (403, 404) leaves that
-// source unknown; any other failure stops the change's reads and makes it an
-// error.
+// source unknown. A call that fails otherwise (after retries) makes the
+// change's facts incomplete (ch.Error), but the other sources are still
+// read and judged: a failure they establish is not lost to the one that
+// could not be read.
 func (g *gatherer) readPull(ctx context.Context, owner, name string, ch *ChangeFacts, item pullItem) {
-	fail := func(err error) {
-		ch.Error = strings.ReplaceAll(err.Error(), "\n", "; ")
-		ch.Listed = item.raw
-	}
+	var errs []string
+	failed := func(err error) { errs = append(errs, strings.ReplaceAll(err.Error(), "\n", "; ")) }
+	defer func() {
+		if len(errs) > 0 {
+			ch.Error = strings.Join(errs, "; ")
+			ch.Listed = item.raw
+		}
+	}()
 	base := fmt.Sprintf("repos/%s/%s/pulls/%d", esc(owner), esc(name), item.Number)
 	call, _, err := g.gh.GetRaw(ctx, base)
 	ch.Pull = &call
-	if err != nil && !githubapi.Withheld(call, err) {
-		fail(fmt.Errorf("reading pull request %s/%s#%d: %w", owner, name, item.Number, err))
-		return
-	}
 	if err != nil {
+		if ctx.Err() != nil {
+			failed(err)
+			return
+		}
+		if !githubapi.Withheld(call, err) {
+			failed(fmt.Errorf("reading pull request %s/%s#%d: %w", owner, name, item.Number, err))
+		}
 		// The listing item stands in for the pull request.
 		ch.Listed = item.raw
 	}
 	head := item.Head.SHA
 	if head == "" {
-		fail(fmt.Errorf("pull request %s/%s#%d: the listing gives no head sha", owner, name, item.Number))
+		failed(fmt.Errorf("pull request %s/%s#%d: the listing gives no head sha", owner, name, item.Number))
 		return
 	}
 	reads := []struct {
@@ -271,13 +280,15 @@ func (g *gatherer) readPull(ctx context.Context, owner, name string, ch *ChangeF
 		src, err := collectors.ReadSource(ctx, g.gh, r.path, maxSourcePages)
 		*r.dst = src
 		if err != nil {
-			fail(fmt.Errorf("reading %s of %s/%s#%d: %w", r.what, owner, name, item.Number, err))
-			return
+			failed(fmt.Errorf("reading %s of %s/%s#%d: %w", r.what, owner, name, item.Number, err))
+			if ctx.Err() != nil {
+				return
+			}
 		}
 	}
 	view, err := pullView(item, ch)
 	if err != nil {
-		fail(fmt.Errorf("pull request %s/%s#%d: %w", owner, name, item.Number, err))
+		failed(fmt.Errorf("pull request %s/%s#%d: %w", owner, name, item.Number, err))
 		return
 	}
 	ch.PR = view
@@ -287,13 +298,13 @@ func (g *gatherer) readPull(ctx context.Context, owner, name string, ch *ChangeF
 // those merged into branch. For a commit on the default branch GitHub
 // returns the merged pull request that introduced it; on another branch,
 // the merged and open pull requests containing it.
-func (g *gatherer) commitPulls(ctx context.Context, owner, name, branch, sha string) (*Source, []int, error) {
+func (g *gatherer) commitPulls(ctx context.Context, owner, name, branch, sha string) (*Source, map[int]time.Time, error) {
 	path := fmt.Sprintf("repos/%s/%s/commits/%s/pulls?per_page=100", esc(owner), esc(name), esc(sha))
 	src, err := collectors.ReadSource(ctx, g.gh, path, maxSourcePages)
 	if err != nil || src.Status != SourceRead {
 		return src, nil, err
 	}
-	var nums []int
+	merged := map[int]time.Time{}
 	for i, call := range src.Pages {
 		items, err := parsePullItems(call.Body)
 		if err != nil {
@@ -302,12 +313,11 @@ func (g *gatherer) commitPulls(ctx context.Context, owner, name, branch, sha str
 		}
 		for _, it := range items {
 			if it.MergedAt != nil && it.Base.Ref == branch {
-				nums = append(nums, it.Number)
+				merged[it.Number] = it.MergedAt.UTC()
 			}
 		}
 	}
-	slices.Sort(nums)
-	return src, slices.Compact(nums), nil
+	return src, merged, nil
 }
 
 func esc(s string) string { return url.PathEscape(s) }

@@ -78,11 +78,20 @@ func (a *gqlActor) user() *userJSON {
 
 type gqlConn[T any] struct {
 	TotalCount int `json:"totalCount"`
-	Nodes      []T `json:"nodes"`
+	PageInfo   *struct {
+		HasNextPage bool `json:"hasNextPage"`
+	} `json:"pageInfo"`
+	Nodes []*T `json:"nodes"`
 }
 
-// complete reports whether the first page held every node.
-func (c *gqlConn[T]) complete() bool { return c != nil && c.TotalCount <= len(c.Nodes) }
+// complete reports whether the first page held every node: no next page,
+// a total no larger than the nodes, and no null node.
+func (c *gqlConn[T]) complete() bool {
+	if c == nil || c.PageInfo == nil || c.PageInfo.HasNextPage || c.TotalCount > len(c.Nodes) {
+		return false
+	}
+	return !slices.Contains(c.Nodes, nil)
+}
 
 type gqlGitActor struct {
 	User *struct {
@@ -95,6 +104,24 @@ func (a *gqlGitActor) login() string {
 		return ""
 	}
 	return a.User.Login
+}
+
+type gqlReview struct {
+	FullDatabaseID string     `json:"fullDatabaseId"`
+	State          string     `json:"state"`
+	SubmittedAt    *time.Time `json:"submittedAt"`
+	Author         *gqlActor  `json:"author"`
+	Commit         *struct {
+		Oid string `json:"oid"`
+	} `json:"commit"`
+}
+
+type gqlPullCommit struct {
+	Commit struct {
+		Oid       string       `json:"oid"`
+		Author    *gqlGitActor `json:"author"`
+		Committer *gqlGitActor `json:"committer"`
+	} `json:"commit"`
 }
 
 // gqlPull is a node of PullsQuery's answer.
@@ -113,28 +140,13 @@ type gqlPull struct {
 	Labels *gqlConn[struct {
 		Name string `json:"name"`
 	}] `json:"labels"`
-	Reviews *gqlConn[struct {
-		DatabaseID  int64      `json:"databaseId"`
-		State       string     `json:"state"`
-		SubmittedAt *time.Time `json:"submittedAt"`
-		Author      *gqlActor  `json:"author"`
-		Commit      *struct {
-			Oid string `json:"oid"`
-		} `json:"commit"`
-	}] `json:"reviews"`
-	Commits *gqlConn[struct {
-		Commit struct {
-			Oid       string       `json:"oid"`
-			Author    *gqlGitActor `json:"author"`
-			Committer *gqlGitActor `json:"committer"`
-		} `json:"commit"`
-	}] `json:"commits"`
+	Reviews    *gqlConn[gqlReview]     `json:"reviews"`
+	Commits    *gqlConn[gqlPullCommit] `json:"commits"`
 	HeadCommit *gqlConn[struct {
 		Commit struct {
 			Oid         string `json:"oid"`
 			CheckSuites *gqlConn[struct {
 				CheckRuns *gqlConn[struct {
-					DatabaseID  int64      `json:"databaseId"`
 					Name        string     `json:"name"`
 					Status      string     `json:"status"`
 					Conclusion  *string    `json:"conclusion"`
@@ -185,10 +197,13 @@ func (n *gqlPull) incomplete() string {
 		}
 	}
 	over("labels", n.Labels.complete())
-	over("reviews", n.Reviews.complete())
-	over("commits", n.Commits.complete())
+	over("reviews", n.Reviews.complete() && !slices.ContainsFunc(n.Reviews.Nodes, func(r *gqlReview) bool {
+		_, err := strconv.ParseInt(r.FullDatabaseID, 10, 64)
+		return err != nil
+	}))
+	over("commits", n.Commits.complete() && !slices.ContainsFunc(n.Commits.Nodes, func(c *gqlPullCommit) bool { return c.Commit.Oid == "" }))
 	switch {
-	case n.HeadCommit == nil || len(n.HeadCommit.Nodes) != 1:
+	case n.HeadCommit == nil || len(n.HeadCommit.Nodes) != 1 || n.HeadCommit.Nodes[0] == nil:
 		parts = append(parts, "the head commit")
 	case n.HeadCommit.Nodes[0].Commit.Oid != n.HeadRefOid:
 		parts = append(parts, "the head commit (the last commit is not the head)")
@@ -231,7 +246,8 @@ func (n *gqlPull) view() (*PullView, error) {
 		v.Commits = append(v.Commits, CommitRef{SHA: c.Commit.Oid, Author: c.Commit.Author.login(), Committer: c.Commit.Committer.login()})
 	}
 	for _, r := range n.Reviews.Nodes {
-		rv := Review{ID: r.DatabaseID, Reviewer: r.Author.user().actor(), State: strings.ToUpper(r.State), SubmittedAt: utcPtr(r.SubmittedAt)}
+		id, _ := strconv.ParseInt(r.FullDatabaseID, 10, 64) // checked by incomplete
+		rv := Review{ID: id, Reviewer: r.Author.user().actor(), State: strings.ToUpper(r.State), SubmittedAt: utcPtr(r.SubmittedAt)}
 		if r.Commit != nil {
 			rv.CommitID = r.Commit.Oid
 		}
@@ -242,7 +258,9 @@ func (n *gqlPull) view() (*PullView, error) {
 	var runs, statuses []CheckResult
 	for _, s := range head.CheckSuites.Nodes {
 		for _, r := range s.CheckRuns.Nodes {
-			cr := CheckResult{Name: r.Name, Kind: KindCheckRun, ID: r.DatabaseID, Status: strings.ToLower(r.Status),
+			// GraphQL's check run id is an Int, which GitHub's ids have
+			// outgrown: the view has none (REST's only broke ties).
+			cr := CheckResult{Name: r.Name, Kind: KindCheckRun, Status: strings.ToLower(r.Status),
 				StartedAt: utcPtr(r.StartedAt), CompletedAt: utcPtr(r.CompletedAt)}
 			if r.Conclusion != nil {
 				cr.Conclusion = strings.ToLower(*r.Conclusion)
@@ -286,6 +304,11 @@ func (g *gatherer) listPullsGraphQL(ctx context.Context, owner, name string, nee
 		if ge, ok := githubapi.IsGraphQLError(err); ok {
 			for _, e := range ge.Errors {
 				i, ok := nodeIndex(e.Path)
+				if ok && classifying[fmt.Sprint(e.Path[4])] {
+					// What puts the pull request in the population (or
+					// not) is unknown: the listing is.
+					ok = false
+				}
 				if !ok {
 					return l, nil, fmt.Errorf("listing merged pull requests of %s/%s over GraphQL (page %d): %w", owner, name, page, err)
 				}
@@ -340,8 +363,13 @@ func parseGraphQLPage(body []byte, nodeErrs map[int]string) (items []pullItem, m
 		if err := json.Unmarshal(raw, n); err != nil {
 			return nil, false, "", fmt.Errorf("node %d: %w", i, err)
 		}
-		if n.Number <= 0 || n.UpdatedAt == nil {
-			return nil, false, "", fmt.Errorf("node %d: no number or updatedAt", i)
+		if n.Number <= 0 || n.UpdatedAt == nil || n.MergedAt == nil || n.BaseRefName == "" {
+			return nil, false, "", fmt.Errorf("node %d: no number, updatedAt, mergedAt or baseRefName", i)
+		}
+		if !n.Labels.complete() {
+			// An emergency label beyond the first page would decide
+			// whether the pull request is re-examined.
+			return nil, false, "", fmt.Errorf("node %d (#%d): more labels than the first page", i, n.Number)
 		}
 		it := n.item(raw)
 		it.restReason = nodeErrs[i]
@@ -354,6 +382,14 @@ func parseGraphQLPage(body []byte, nodeErrs map[int]string) (items []pullItem, m
 		cursor = *conn.PageInfo.EndCursor
 	}
 	return items, conn.PageInfo.HasNextPage, cursor, nil
+}
+
+// classifying are the fields of a node that decide whether its pull
+// request is in the population, re-examined, or neither: an error in one
+// of them leaves the listing unknown, not just the pull request.
+var classifying = map[string]bool{
+	"number": true, "updatedAt": true, "mergedAt": true, "baseRefName": true,
+	"labels": true, "mergeCommit": true, "headRefOid": true,
 }
 
 // nodeIndex is the pull request an error path points into:

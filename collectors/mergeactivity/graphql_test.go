@@ -54,16 +54,22 @@ func TestGraphQLActors(t *testing.T) {
 // TestGraphQLIncomplete: a node with more than its first page of anything
 // the judgement reads, or without its head, is read over REST.
 func TestGraphQLIncomplete(t *testing.T) {
-	const whole = `{"number":1,"headRefOid":"h","labels":{"totalCount":1,"nodes":[{"name":"x"}]},
-	"reviews":{"totalCount":0,"nodes":[]},"commits":{"totalCount":1,"nodes":[{"commit":{"oid":"h"}}]},
-	"headCommit":{"nodes":[{"commit":{"oid":"h","checkSuites":{"totalCount":1,"nodes":[{"checkRuns":{"totalCount":2,"nodes":[{},{}]}}]},"status":null}}]}}`
+	const whole = `{"number":1,"headRefOid":"h","labels":{"totalCount":1,"pageInfo":{"hasNextPage":false},"nodes":[{"name":"x"}]},
+	"reviews":{"totalCount":1,"pageInfo":{"hasNextPage":false},"nodes":[{"fullDatabaseId":"3000000000"}]},"commits":{"totalCount":1,"pageInfo":{"hasNextPage":false},"nodes":[{"commit":{"oid":"h"}}]},
+	"headCommit":{"nodes":[{"commit":{"oid":"h","checkSuites":{"totalCount":1,"pageInfo":{"hasNextPage":false},"nodes":[{"checkRuns":{"totalCount":2,"pageInfo":{"hasNextPage":false},"nodes":[{},{}]}}]},"status":null}}]}}`
 	for _, tc := range []struct {
 		name, from, to, want string
 	}{
 		{"whole", "", "", ""},
 		{"labels", `"labels":{"totalCount":1`, `"labels":{"totalCount":101`, "labels"},
-		{"reviews", `"reviews":{"totalCount":0`, `"reviews":{"totalCount":130`, "reviews"},
-		{"reviews null", `"reviews":{"totalCount":0,"nodes":[]}`, `"reviews":null`, "reviews"},
+		{"reviews", `"reviews":{"totalCount":1`, `"reviews":{"totalCount":130`, "reviews"},
+		{"reviews next page", `"reviews":{"totalCount":1,"pageInfo":{"hasNextPage":false}`, `"reviews":{"totalCount":1,"pageInfo":{"hasNextPage":true}`, "reviews"},
+		{"reviews no pageInfo", `"reviews":{"totalCount":1,"pageInfo":{"hasNextPage":false},`, `"reviews":{"totalCount":1,`, "reviews"},
+		{"reviews null", `"reviews":{"totalCount":1,"pageInfo":{"hasNextPage":false},"nodes":[{"fullDatabaseId":"3000000000"}]}`, `"reviews":null`, "reviews"},
+		{"review null", `"nodes":[{"fullDatabaseId":"3000000000"}]`, `"nodes":[null]`, "reviews"},
+		{"review id", `"fullDatabaseId":"3000000000"`, `"fullDatabaseId":"x"`, "reviews"},
+		{"commit oid", `"nodes":[{"commit":{"oid":"h"}}]`, `"nodes":[{"commit":{"oid":""}}]`, "commits"},
+		{"head null", `"headCommit":{"nodes":[{"commit"`, `"headCommit":{"nodes":[null],"x":[{"commit"`, "the head commit"},
 		{"commits", `"commits":{"totalCount":1`, `"commits":{"totalCount":251`, "commits"},
 		{"suites", `"checkSuites":{"totalCount":1`, `"checkSuites":{"totalCount":26`, "check suites"},
 		{"runs", `"checkRuns":{"totalCount":2`, `"checkRuns":{"totalCount":3`, "check suites"},
@@ -125,11 +131,11 @@ func FuzzGraphQLPage(f *testing.F) {
 const graphQLSeedPage = `{"data":{"repository":{"pullRequests":{"pageInfo":{"hasNextPage":false,"endCursor":"Y3Vyc29yOnYyOjE="},"nodes":[
 {"number":7,"title":"Fix","updatedAt":"2026-11-20T10:00:00Z","mergedAt":"2026-11-20T09:00:00Z","baseRefName":"main","headRefOid":"h1",
 "author":{"__typename":"User","login":"alice"},"mergedBy":{"__typename":"User","login":"bob"},"mergeCommit":{"oid":"m1"},
-"labels":{"totalCount":1,"nodes":[{"name":"emergency"}]},
-"reviews":{"totalCount":1,"nodes":[{"databaseId":5,"state":"APPROVED","submittedAt":"2026-11-20T08:00:00Z","author":{"__typename":"User","login":"bob"},"commit":{"oid":"h1"}}]},
-"commits":{"totalCount":1,"nodes":[{"commit":{"oid":"h1","author":{"user":{"login":"alice"}},"committer":{"user":null}}}]},
-"headCommit":{"nodes":[{"commit":{"oid":"h1","checkSuites":{"totalCount":1,"nodes":[{"checkRuns":{"totalCount":1,"nodes":[
-{"databaseId":9,"name":"ci","status":"COMPLETED","conclusion":"SUCCESS","startedAt":"2026-11-20T07:00:00Z","completedAt":"2026-11-20T07:30:00Z"}]}}]},
+"labels":{"totalCount":1,"pageInfo":{"hasNextPage":false},"nodes":[{"name":"emergency"}]},
+"reviews":{"totalCount":1,"pageInfo":{"hasNextPage":false},"nodes":[{"fullDatabaseId":"5","state":"APPROVED","submittedAt":"2026-11-20T08:00:00Z","author":{"__typename":"User","login":"bob"},"commit":{"oid":"h1"}}]},
+"commits":{"totalCount":1,"pageInfo":{"hasNextPage":false},"nodes":[{"commit":{"oid":"h1","author":{"user":{"login":"alice"}},"committer":{"user":null}}}]},
+"headCommit":{"nodes":[{"commit":{"oid":"h1","checkSuites":{"totalCount":1,"pageInfo":{"hasNextPage":false},"nodes":[{"checkRuns":{"totalCount":1,"pageInfo":{"hasNextPage":false},"nodes":[
+{"name":"ci","status":"COMPLETED","conclusion":"SUCCESS","startedAt":"2026-11-20T07:00:00Z","completedAt":"2026-11-20T07:30:00Z"}]}}]},
 "status":{"contexts":[{"context":"lint","state":"PENDING","createdAt":"2026-11-20T07:00:00Z"}]}}}]}}]}}}}`
 
 // TestGraphQLView: a whole node normalises to the view the REST sources
@@ -151,7 +157,7 @@ func TestGraphQLView(t *testing.T) {
 	want := `{"title":"Fix","author":{"login":"alice","type":"User"},"merged_by":{"login":"bob","type":"User"},"merged_at":"2026-11-20T09:00:00Z",` +
 		`"head_sha":"h1","merge_sha":"m1","labels":["emergency"],"commit_count":1,"commits":[{"sha":"h1","author":"alice"}],` +
 		`"reviews":[{"id":5,"reviewer":{"login":"bob","type":"User"},"state":"APPROVED","submitted_at":"2026-11-20T08:00:00Z","commit_id":"h1"}],` +
-		`"checks":[{"name":"ci","kind":"check_run","id":9,"status":"completed","conclusion":"success","started_at":"2026-11-20T07:00:00Z","completed_at":"2026-11-20T07:30:00Z"},` +
+		`"checks":[{"name":"ci","kind":"check_run","id":0,"status":"completed","conclusion":"success","started_at":"2026-11-20T07:00:00Z","completed_at":"2026-11-20T07:30:00Z"},` +
 		`{"name":"lint","kind":"status","id":0,"status":"pending","conclusion":"pending","started_at":"2026-11-20T07:00:00Z","completed_at":null}],"unread":[]}`
 	if got != want {
 		t.Errorf("view\n got %s\nwant %s", got, want)

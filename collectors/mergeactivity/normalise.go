@@ -4,6 +4,7 @@ import (
 	"cmp"
 	"encoding/json"
 	"fmt"
+	"net/http"
 	"slices"
 	"strings"
 	"time"
@@ -82,7 +83,11 @@ func readable(src *Source, name, perm string, unread *[]Unread) bool {
 		if len(src.Pages) > 0 {
 			last = src.Pages[len(src.Pages)-1]
 		}
-		*unread = append(*unread, Unread{Source: name, Reason: collectors.WithheldReason(last, perm)})
+		reason := collectors.WithheldReason(last, perm)
+		if src.Status == SourceError {
+			reason = "could not be read: " + last.Request + ": " + callFailure(last)
+		}
+		*unread = append(*unread, Unread{Source: name, Reason: reason})
 		return false
 	}
 	return true
@@ -117,6 +122,20 @@ func parseReviews(src *Source, unread *[]Unread) ([]Review, error) {
 	}
 	sortReviews(out)
 	return out, nil
+}
+
+// callFailure is how a failed call ended: its status and message, or the
+// body that was not JSON.
+func callFailure(c Call) string {
+	switch {
+	case c.InvalidBody != "":
+		return fmt.Sprintf("HTTP %d with a body that is not JSON", c.HTTPStatus)
+	case c.HTTPStatus != 0:
+		return strings.TrimSpace(fmt.Sprintf("HTTP %d %s %s", c.HTTPStatus, http.StatusText(c.HTTPStatus), c.Message))
+	case c.Message != "":
+		return c.Message
+	}
+	return "no answer"
 }
 
 // sortReviews orders reviews by submission, then id. GitHub lists them in

@@ -5,6 +5,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"maps"
 	"slices"
 	"strings"
 	"time"
@@ -143,7 +144,7 @@ func JudgeCommit(ctx context.Context, gh *githubapi.Client, p *Policy, now time.
 		return t, t.Judge(*p, now), nil
 	}
 	if len(nums) > 0 {
-		item, err := chosenPull(src, nums, sha)
+		item, err := chosenPull(src, slices.Sorted(maps.Keys(nums)), sha)
 		if err != nil {
 			return fail(fmt.Errorf("commit %s of %s: %w", shortSHA(sha), t.Repo, err))
 		}
