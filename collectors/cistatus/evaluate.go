@@ -887,11 +887,6 @@ func evalCommit(repo string, c CommitFacts, idx runIndex, p Policy) (evidence.Fi
 			Conclusion: r.Conclusion, Attempt: r.RunAttempt, CreatedAt: r.CreatedAt})
 	}
 	f.Details = mustJSON(d)
-	if c.Error != "" {
-		f.Status = evidence.StatusNotVerifiable
-		f.Summary = "could not be checked: " + c.Error
-		return f, true
-	}
 	branches := strings.Join(c.Branches, ", ")
 	var outs []outcome
 	if p.AllChecksGreen {
@@ -912,6 +907,24 @@ func evalCommit(repo string, c CommitFacts, idx runIndex, p Policy) (evidence.Fi
 	}
 	f.Status = worst(outs)
 	f.Verdict, f.Summary = commitVerdict(f.Status, outs)
+	if c.Error != "" {
+		// Judged on what was read: a red check that was read stands; a
+		// check missing (no CI, a required one absent) may be in what was
+		// not, and anything else is not verifiable, never a pass.
+		if f.Status == evidence.StatusFail && f.Verdict == VerdictFailed {
+			f.Summary += "; and could not be checked: " + c.Error
+		} else {
+			f.Status, f.Verdict, f.Summary = evidence.StatusNotVerifiable, "", "could not be checked: "+c.Error
+			for i := range f.Checks {
+				if ch := &f.Checks[i]; ch.Status == evidence.StatusFail || ch.Status == evidence.StatusPass {
+					ch.Status = evidence.StatusNotVerifiable
+					ch.Detail += " — on what could be read; " + c.Error
+					ch.Fix = "Collect the window again: GitHub did not answer, it was not a permission"
+				}
+			}
+		}
+		return f, true
+	}
 	return f, unreadIn(outs)
 }
 

@@ -494,16 +494,20 @@ func (g *gatherer) readCommit(ctx context.Context, owner, name string, c *Commit
 		{&c.CheckRuns, base + "/check-runs?filter=all&per_page=100", "check runs"},
 		{&c.Status, base + "/status?per_page=100", "combined status"},
 	}
+	// A read that fails after retries does not stop the other: a red check
+	// it shows is a failure established whatever the other source says.
 	for _, r := range reads {
 		src, err := collectors.ReadSource(ctx, g.gh, r.path, maxSourcePages)
 		*r.dst = src
 		if err != nil {
-			c.Error = oneLine(fmt.Sprintf("reading the %s of commit %s in %s/%s: %v", r.what, shortSHA(c.SHA), owner, name, err))
-			return
+			c.Error = joinErr(c.Error, oneLine(fmt.Sprintf("reading the %s of commit %s in %s/%s: %v", r.what, shortSHA(c.SHA), owner, name, err)))
+			if ctx.Err() != nil {
+				return
+			}
 		}
 	}
 	if err := normaliseChecks(c); err != nil {
-		c.Error = oneLine(fmt.Sprintf("commit %s in %s/%s: %v", shortSHA(c.SHA), owner, name, err))
+		c.Error = joinErr(c.Error, oneLine(fmt.Sprintf("commit %s in %s/%s: %v", shortSHA(c.SHA), owner, name, err)))
 		c.Checks = []CheckResult{}
 	}
 }

@@ -121,7 +121,14 @@ func readable(src *Source, name, perm string, unread *[]Unread) bool {
 		if len(src.Pages) > 0 {
 			last = src.Pages[len(src.Pages)-1]
 		}
-		*unread = append(*unread, Unread{Source: name, Reason: collectors.WithheldReason(last, perm)})
+		reason := collectors.WithheldReason(last, perm)
+		if src.Status == StatusError {
+			reason = "could not be read: " + last.Request
+			if last.HTTPStatus != 0 {
+				reason += fmt.Sprintf(": HTTP %d", last.HTTPStatus)
+			}
+		}
+		*unread = append(*unread, Unread{Source: name, Reason: reason})
 		return false
 	}
 	return true
