@@ -2,11 +2,8 @@ package benchorg_test
 
 import (
 	"context"
-	"crypto/ed25519"
-	"crypto/rand"
 	"flag"
 	"fmt"
-	"log/slog"
 	"runtime"
 	"runtime/metrics"
 	"sync"
@@ -18,14 +15,9 @@ import (
 	"github.com/changeproof/changeproof/collectors/cistatus"
 	"github.com/changeproof/changeproof/collectors/deployments"
 	"github.com/changeproof/changeproof/collectors/mergeactivity"
-	"github.com/changeproof/changeproof/evidence"
-	"github.com/changeproof/changeproof/evidence/controls"
 	"github.com/changeproof/changeproof/internal/benchorg"
-	"github.com/changeproof/changeproof/internal/ledger"
-	"github.com/changeproof/changeproof/internal/pipeline"
+	"github.com/changeproof/changeproof/internal/collectortest"
 	"github.com/changeproof/changeproof/schedules"
-	"github.com/changeproof/changeproof/storage"
-	"github.com/changeproof/changeproof/storage/file"
 )
 
 // The wall-time benchmark's organisation: the is 200 repositories
@@ -276,7 +268,7 @@ func BenchmarkPeakMemoryRecorded(b *testing.B) {
 			_, gh := serve(b, org, benchorg.Options{RateLimit: unlimited}, clientOpts{})
 			var peak, base uint64
 			for b.Loop() {
-				runner := recordingRunner(b)
+				runner, _, _ := collectortest.Pipeline(b)
 				runtime.GC()
 				base = max(base, heapInUse())
 				stop := peakSampler()
@@ -296,29 +288,5 @@ func BenchmarkPeakMemoryRecorded(b *testing.B) {
 			b.ReportMetric(float64(peak)/mib, "peak-heap-MiB")
 			b.ReportMetric(float64(base)/mib, "base-heap-MiB")
 		})
-	}
-}
-
-// recordingRunner is the pipeline over a new file store and key.
-func recordingRunner(b *testing.B) *pipeline.Runner {
-	b.Helper()
-	st, err := file.Open(context.Background(), b.TempDir(), storage.Options{})
-	if err != nil {
-		b.Fatal(err)
-	}
-	_, priv, err := ed25519.GenerateKey(rand.Reader)
-	if err != nil {
-		b.Fatal(err)
-	}
-	signer, err := evidence.NewSigner(priv)
-	if err != nil {
-		b.Fatal(err)
-	}
-	return &pipeline.Runner{
-		Ledger:   &ledger.Ledger{Store: st, Signer: signer},
-		Catalog:  controls.Default(),
-		Producer: evidence.Producer{Name: "changeproof", Version: "bench"},
-		Now:      func() time.Time { return time.Now().UTC() },
-		Logger:   slog.New(slog.DiscardHandler),
 	}
 }

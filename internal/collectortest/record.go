@@ -26,7 +26,26 @@ func Record(t testing.TB, c collectors.Collector, req collectors.Request) (evide
 		t.Fatalf("Validate: %v", err)
 	}
 	ctx := context.Background()
-	st, err := file.Open(ctx, t.TempDir(), storage.Options{})
+	r, st, ver := Pipeline(t)
+	out, err := r.Run(ctx, c, req)
+	if err != nil {
+		t.Fatalf("no evidence written: %v", err)
+	}
+	rep, err := ledger.Verify(ctx, st, ver, ledger.VerifyOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !rep.OK() {
+		t.Fatalf("the evidence written does not verify: %v", rep.Problems)
+	}
+	return out.Entry.Statement.Predicate, out.Result
+}
+
+// Pipeline is the real pipeline over a fresh file store and signing key,
+// with the store and the key's verifier.
+func Pipeline(t testing.TB) (*pipeline.Runner, storage.Store, *evidence.Verifier) {
+	t.Helper()
+	st, err := file.Open(context.Background(), t.TempDir(), storage.Options{})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -49,16 +68,5 @@ func Record(t testing.TB, c collectors.Collector, req collectors.Request) (evide
 		Now:      func() time.Time { return time.Now().UTC() },
 		Logger:   slog.New(slog.DiscardHandler),
 	}
-	out, err := r.Run(ctx, c, req)
-	if err != nil {
-		t.Fatalf("no evidence written: %v", err)
-	}
-	rep, err := ledger.Verify(ctx, st, ver, ledger.VerifyOptions{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	if !rep.OK() {
-		t.Fatalf("the evidence written does not verify: %v", rep.Problems)
-	}
-	return out.Entry.Statement.Predicate, out.Result
+	return r, st, ver
 }
