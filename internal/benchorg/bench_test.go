@@ -157,15 +157,15 @@ func BenchmarkRequests(b *testing.B) {
 // wall time against the ideal requests × latency / concurrency, the
 // concurrency being the most requests the server saw at once (at most the
 // client's bound). A first,
-// untimed collection warms the fake's GraphQL memo (Options.MemoGraphQL).
+// untimed collection warms the fake's memo of answers (Options.Memo).
 func BenchmarkWallTime(b *testing.B) {
 	org := newOrg(b, *wallRepos, *wallPRs)
 	for _, name := range collectorNames {
 		b.Run(fmt.Sprintf("%s/repos=%d/prs=%d", name, *wallRepos, *wallPRs), func(b *testing.B) {
-			srv, gh := serve(b, org, benchorg.Options{Latency: *wallLatency, RateLimit: unlimited, MemoGraphQL: true}, clientOpts{})
-			// One collection first fills the fake's GraphQL memo: GitHub's
-			// answer takes the latency, not the latency plus the fake's
-			// CPU on the client's two cores.
+			srv, gh := serve(b, org, benchorg.Options{Latency: *wallLatency, RateLimit: unlimited, Memo: true}, clientOpts{})
+			// One collection first fills the fake's memo: GitHub's answer
+			// takes the latency, not the latency plus the fake's CPU on
+			// the client's two cores.
 			mustCollect(b, name, org, gh)
 			srv.Reset()
 			var wall time.Duration

@@ -40,14 +40,14 @@ type Options struct {
 	RateWindow time.Duration
 	// Now is the clock of the rate-limit window (default time.Now).
 	Now func() time.Time
-	// MemoGraphQL keeps every successful GraphQL answer by request body
-	// and serves it again (the organisation never changes, so neither does
-	// an answer). The wall-time benchmark warms it with one collection
-	// first, so the fake's own work for a GraphQL query (building and
-	// parsing the REST payloads it answers from, ~2 ms of CPU per pull
-	// request) does not add to the latency it models. Off by default; the
-	// memory benchmark leaves it off.
-	MemoGraphQL bool
+	// Memo keeps every answer (REST by request, GraphQL by request body
+	// when successful) and serves it again: the organisation never
+	// changes, so neither does an answer. The wall-time benchmark warms it
+	// with one collection first, so the fake's own work (building the
+	// payloads, and for a GraphQL query parsing the REST payloads of every
+	// pull request in it, ~2 ms of CPU each) does not add to the latency
+	// it models. Off by default; the memory benchmarks leave it off.
+	Memo bool
 	// Faults are switched off by default.
 	Faults Faults
 }
@@ -103,7 +103,8 @@ type Server struct {
 	total      int
 	inFlight   int
 	maxFlight  int
-	memo       map[string]memoAnswer // Options.MemoGraphQL
+	memo       map[string]memoAnswer // Options.Memo: GraphQL answers
+	restMemo   map[string]restAnswer // Options.Memo: REST answers
 }
 
 // budget is a primary rate limit's current window.
@@ -150,7 +151,7 @@ func NewServer(org *Org, opts Options) *Server {
 	if opts.Faults.MaxConsecutive == 0 {
 		opts.Faults.MaxConsecutive = 2
 	}
-	s := &Server{org: org, opts: opts, byEndpoint: map[string]int{}, faults: map[string]int{}, memo: map[string]memoAnswer{},
+	s := &Server{org: org, opts: opts, byEndpoint: map[string]int{}, faults: map[string]int{}, memo: map[string]memoAnswer{}, restMemo: map[string]restAnswer{},
 		attempts: map[string]int{}, inARow: map[string]int{},
 		rest: budget{limit: opts.RateLimit}, graphQL: budget{limit: opts.GraphQLRateLimit}}
 	s.graphql = gqlfake.New(func(_ context.Context, method, apiPath string, q url.Values) (int, []byte) {
@@ -314,23 +315,46 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	apiPath, inBase := cutBase(r.URL.Path)
-	var a Answer
-	if inBase {
-		a = s.org.Answer(r.Method, apiPath, r.URL.Query())
-	} else {
-		a = notFound(r.Method + " " + r.URL.Path)
-	}
 	q := r.URL.Query()
 	q.Del("page")
 	key := r.Method + " " + apiPath + "?" + q.Encode()
+	var a Answer
+	var pages *ghfake.Server // ghfake over this one answer, when memoised
+	switch {
+	case !inBase:
+		a = notFound(r.Method + " " + r.URL.Path)
+	case s.opts.Memo:
+		s.mu.Lock()
+		m, ok := s.restMemo[key]
+		s.mu.Unlock()
+		if !ok {
+			m.a = s.org.Answer(r.Method, apiPath, r.URL.Query())
+			m.pages = ghfake.New(&ghfake.Fixture{Routes: []ghfake.Route{{Path: apiPath, Status: m.a.Status, Body: m.a.Body}}})
+			s.mu.Lock()
+			s.restMemo[key] = m
+			s.mu.Unlock()
+		}
+		a, pages = m.a, m.pages
+	default:
+		a = s.org.Answer(r.Method, apiPath, r.URL.Query())
+	}
 	d := s.decide(key, apiPath, a.Endpoint, &s.rest)
 	if !s.wait(r, apiPath) || s.fault(w, d, "core") {
 		return
 	}
 	// Pagination, Link headers and error bodies: ghfake, over a fixture of
 	// this one answer. Its own rate-limit headers give way to ours.
-	fx := &ghfake.Fixture{Routes: []ghfake.Route{{Path: apiPath, Status: a.Status, Body: a.Body}}}
-	ghfake.New(fx).ServeHTTP(rateWriter{ResponseWriter: w, set: func() { setRate(w.Header(), d, "core") }}, r)
+	if pages == nil {
+		pages = ghfake.New(&ghfake.Fixture{Routes: []ghfake.Route{{Path: apiPath, Status: a.Status, Body: a.Body}}})
+	}
+	pages.ServeHTTP(rateWriter{ResponseWriter: w, set: func() { setRate(w.Header(), d, "core") }}, r)
+}
+
+// restAnswer is a REST answer kept by Options.Memo, with ghfake ready to
+// page it.
+type restAnswer struct {
+	a     Answer
+	pages *ghfake.Server
 }
 
 // serveGraphQL answers a request to the GraphQL endpoint: counted once as
@@ -350,7 +374,7 @@ func (s *Server) serveGraphQL(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	setRate(w.Header(), d, "graphql")
-	if !s.opts.MemoGraphQL {
+	if !s.opts.Memo {
 		s.graphql.ServeHTTP(w, r)
 		return
 	}
@@ -373,7 +397,7 @@ func (s *Server) serveGraphQL(w http.ResponseWriter, r *http.Request) {
 	_, _ = w.Write(a.body)
 }
 
-// memoAnswer is a GraphQL answer kept by Options.MemoGraphQL.
+// memoAnswer is a GraphQL answer kept by Options.Memo.
 type memoAnswer struct {
 	status      int
 	contentType string
