@@ -90,17 +90,32 @@ func (s *Signer) Sign(ctx context.Context, st *Statement) ([]byte, error) {
 	return s.signPayload(ctx, payload)
 }
 
-// marshalsAsIs reports whether json.Marshal writes raw, as a RawMessage,
-// byte for byte: valid JSON, no whitespace outside strings, and none of
-// the characters it escapes for HTML (<, >, &, U+2028, U+2029). It scans
-// instead of marshalling and decoding a copy: raw facts can be hundreds of
-// megabytes (FuzzMarshalsAsIs holds it to the copy's answer).
+// maxRawFactsDepth is the deepest nesting of raw facts whose statement
+// encoding/json still decodes: its limit is 10,000, and the statement and
+// its predicate add two levels.
+const maxRawFactsDepth = 10000 - 2
+
+// marshalsAsIs reports whether the raw facts come back byte for byte from
+// the signed statement: json.Marshal writes them, as a RawMessage,
+// unchanged (valid JSON, no whitespace outside strings, none of the
+// characters it escapes for HTML: <, >, &, U+2028, U+2029), and the
+// statement holding them is not nested deeper than encoding/json decodes.
+// It scans instead of marshalling and decoding a copy: raw facts can be
+// hundreds of megabytes (FuzzMarshalsAsIs holds it to the first part,
+// TestRawFactsDepth to the second).
 func marshalsAsIs(raw []byte) bool {
 	if !json.Valid(raw) {
 		return false
 	}
-	inString, escaped := false, false
+	inString, escaped, depth := false, false, 0
 	for i, c := range raw {
+		if !inString && (c == '{' || c == '[') {
+			if depth++; depth > maxRawFactsDepth {
+				return false
+			}
+		} else if !inString && (c == '}' || c == ']') {
+			depth--
+		}
 		switch {
 		case c == '<' || c == '>' || c == '&':
 			return false
