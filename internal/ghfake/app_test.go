@@ -80,9 +80,9 @@ func goodClaims(now time.Time) jwt.MapClaims {
 func do(t *testing.T, method, url, auth string) (*http.Response, string) {
 	t.Helper()
 	if auth == "" {
-		return request(t, method, url)
+		return request(t, method, url, nil)
 	}
-	return request(t, method, url, "Authorization", auth)
+	return request(t, method, url, nil, "Authorization", auth)
 }
 
 func message(t *testing.T, body string) string {

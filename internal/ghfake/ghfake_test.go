@@ -29,14 +29,14 @@ func serve(t *testing.T, s *Server) string {
 
 func get(t *testing.T, url string, header ...string) (*http.Response, string) {
 	t.Helper()
-	return request(t, http.MethodGet, url, header...)
+	return request(t, http.MethodGet, url, nil, header...)
 }
 
-// request sends a request with the header name/value pairs given and
+// request sends a request (body may be nil) with the header name/value pairs given and
 // returns the response and its body.
-func request(t *testing.T, method, url string, header ...string) (*http.Response, string) {
+func request(t *testing.T, method, url string, body io.Reader, header ...string) (*http.Response, string) {
 	t.Helper()
-	req, err := http.NewRequest(method, url, nil)
+	req, err := http.NewRequest(method, url, body)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -48,11 +48,11 @@ func request(t *testing.T, method, url string, header ...string) (*http.Response
 		t.Fatal(err)
 	}
 	defer resp.Body.Close()
-	body, err := io.ReadAll(resp.Body)
+	got, err := io.ReadAll(resp.Body)
 	if err != nil {
 		t.Fatal(err)
 	}
-	return resp, string(body)
+	return resp, string(got)
 }
 
 func numbers(n int) json.RawMessage {

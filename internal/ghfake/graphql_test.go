@@ -2,7 +2,6 @@ package ghfake
 
 import (
 	"encoding/json"
-	"io"
 	"maps"
 	"net/http"
 	"net/http/httptest"
@@ -29,23 +28,7 @@ const listQuery = `{"query": "{ repository(owner: \"acme\", name: \"web\") { pul
 
 func postGraphQL(t *testing.T, url string, header ...string) (*http.Response, string) {
 	t.Helper()
-	req, err := http.NewRequest(http.MethodPost, url, strings.NewReader(listQuery))
-	if err != nil {
-		t.Fatal(err)
-	}
-	for i := 0; i+1 < len(header); i += 2 {
-		req.Header.Set(header[i], header[i+1])
-	}
-	resp, err := http.DefaultClient.Do(req)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer resp.Body.Close()
-	b, err := io.ReadAll(resp.Body)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return resp, string(b)
+	return request(t, http.MethodPost, url, strings.NewReader(listQuery), header...)
 }
 
 // wantList is the answer: oldest first, GitHub's order without orderBy.
