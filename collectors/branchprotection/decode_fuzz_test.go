@@ -1,18 +1,9 @@
 package branchprotection
 
 import (
-	"context"
-	"encoding/json"
-	"log/slog"
-	"os"
-	"path/filepath"
 	"testing"
-	"time"
 
-	"github.com/changeproof/changeproof/collectors"
 	"github.com/changeproof/changeproof/internal/collectortest"
-	"github.com/changeproof/changeproof/internal/ghfake"
-	"github.com/changeproof/changeproof/internal/githubapi"
 )
 
 // fuzzCases are the golden cases whose routes the fuzz target corrupts: a
@@ -24,19 +15,7 @@ var fuzzCases = []string{"testdata/classic-meets-policy", "testdata/rulesets-onl
 // numbers, huge arrays) and collects: the collector never panics, and what
 // it returns is a consistent judgement.
 func FuzzCollectHostileBody(f *testing.F) {
-	var cases []collectortest.FuzzCase
-	for _, dir := range fuzzCases {
-		var gc goldenCase
-		fx := loadFuzzCase(f, dir, &gc)
-		req := collectors.Request{Scope: gc.Scope}
-		cases = append(cases, collectortest.FuzzCase{Fixture: fx,
-			Collect: func(_ *testing.T, gh *githubapi.Client, log *slog.Logger) (*collectors.Result, error) {
-				r := req
-				r.Policy = NewPolicy()
-				return New(collectors.Deps{GitHub: gh, Logger: log, Now: time.Now}).Collect(context.Background(), r)
-			}})
-	}
-	collectortest.FuzzGitHubRoutes(f, testToken, cases, hostileBodies)
+	collectortest.FuzzGitHubRoutes(f, testToken, collectortest.FuzzGoldenCases(f, fuzzCases, New), hostileBodies)
 }
 
 // hostileBodies are this collector's payload shapes gone wrong, seeded for
@@ -47,20 +26,4 @@ var hostileBodies = []string{
 	`[{"type":"pull_request","parameters":{"required_approving_review_count":"two"},"ruleset_id":99999999999999999999}]`,
 	`{"id":1,"bypass_actors":[null],"rules":null,"conditions":{"ref_name":null}}`,
 	`[{"name":null,"archived":null,"default_branch":null}]`,
-}
-
-// loadFuzzCase reads a golden case's fixture and its case.json into gc.
-func loadFuzzCase(f *testing.F, dir string, gc *goldenCase) *ghfake.Fixture {
-	fx, err := ghfake.Load(dir)
-	if err != nil {
-		f.Fatal(err)
-	}
-	data, err := os.ReadFile(filepath.Join(dir, "case.json"))
-	if err != nil {
-		f.Fatal(err)
-	}
-	if err := json.Unmarshal(data, gc); err != nil {
-		f.Fatal(err)
-	}
-	return fx
 }

@@ -1,18 +1,9 @@
 package mergeactivity
 
 import (
-	"context"
-	"encoding/json"
-	"log/slog"
-	"os"
-	"path/filepath"
 	"testing"
-	"time"
 
-	"github.com/changeproof/changeproof/collectors"
 	"github.com/changeproof/changeproof/internal/collectortest"
-	"github.com/changeproof/changeproof/internal/ghfake"
-	"github.com/changeproof/changeproof/internal/githubapi"
 )
 
 // fuzzCases are the golden cases whose routes the fuzz target corrupts.
@@ -23,24 +14,7 @@ var fuzzCases = []string{"testdata/approved-pass", "testdata/emergency-reviewed-
 // numbers, huge arrays) and collects: the collector never panics, and what
 // it returns is a consistent judgement.
 func FuzzCollectHostileBody(f *testing.F) {
-	var cases []collectortest.FuzzCase
-	for _, dir := range fuzzCases {
-		var gc goldenCase
-		fx := loadFuzzCase(f, dir, &gc)
-		cases = append(cases, collectortest.FuzzCase{Fixture: fx, MaxPerPage: gc.MaxPerPage,
-			Collect: func(t *testing.T, gh *githubapi.Client, log *slog.Logger) (*collectors.Result, error) {
-				p := NewPolicy()
-				if len(gc.Policy) > 0 {
-					if err := json.Unmarshal(gc.Policy, p); err != nil {
-						t.Fatal(err)
-					}
-				}
-				now := gc.Now
-				coll := New(collectors.Deps{GitHub: gh, Logger: log, Now: func() time.Time { return now }})
-				return coll.Collect(context.Background(), collectors.Request{Scope: gc.Scope, Window: gc.Window, Policy: p})
-			}})
-	}
-	collectortest.FuzzGitHubRoutes(f, testToken, cases, hostileBodies)
+	collectortest.FuzzGitHubRoutes(f, testToken, collectortest.FuzzGoldenCases(f, fuzzCases, New), hostileBodies)
 }
 
 // hostileBodies are this collector's payload shapes gone wrong, seeded for
@@ -51,20 +25,4 @@ var hostileBodies = []string{
 	`{"total_count":1e400,"check_runs":[{"conclusion":null,"status":null,"app":null}]}`,
 	`{"state":null,"statuses":null}`,
 	`[{"sha":null,"commit":null,"parents":null}]`,
-}
-
-// loadFuzzCase reads a golden case's fixture and its case.json into gc.
-func loadFuzzCase(f *testing.F, dir string, gc *goldenCase) *ghfake.Fixture {
-	fx, err := ghfake.Load(dir)
-	if err != nil {
-		f.Fatal(err)
-	}
-	data, err := os.ReadFile(filepath.Join(dir, "case.json"))
-	if err != nil {
-		f.Fatal(err)
-	}
-	if err := json.Unmarshal(data, gc); err != nil {
-		f.Fatal(err)
-	}
-	return fx
 }

@@ -1,15 +1,21 @@
 package collectortest
 
 import (
+	"context"
+	"encoding/json"
 	"log/slog"
+	"os"
+	"path/filepath"
 	"slices"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/changeproof/changeproof/collectors"
 	"github.com/changeproof/changeproof/evidence"
 	"github.com/changeproof/changeproof/internal/ghfake"
 	"github.com/changeproof/changeproof/internal/githubapi"
+	"github.com/changeproof/changeproof/schedules"
 )
 
 // HostileBodies are what a broken or hostile API might answer, seeded for
@@ -101,4 +107,49 @@ func FuzzGitHubRoutes(f *testing.F, token string, cases []FuzzCase, extra []stri
 		res, err := c.Collect(t, gh, log)
 		CheckFuzzResult(t, res, err)
 	})
+}
+
+// goldenCase is what the fuzz targets read of a golden case's case.json.
+type goldenCase struct {
+	Scope      collectors.Scope `json:"scope"`
+	Window     schedules.Window `json:"window"`
+	Now        time.Time        `json:"now"`
+	Policy     json.RawMessage  `json:"policy"`
+	MaxPerPage int              `json:"max_per_page"`
+}
+
+// FuzzGoldenCases turns golden case directories (routes.json and
+// case.json: scope, window, now, policy overrides, max_per_page) into the
+// cases of FuzzGitHubRoutes, each collecting with a collector newCollector
+// builds, under the collector's default policy and the case's overrides,
+// at the case's time (now, when it gives none).
+func FuzzGoldenCases(f *testing.F, dirs []string, newCollector func(collectors.Deps) collectors.Collector) []FuzzCase {
+	var cases []FuzzCase
+	for _, dir := range dirs {
+		fx := LoadGitHub(f, dir)
+		data, err := os.ReadFile(filepath.Join(dir, "case.json"))
+		if err != nil {
+			f.Fatal(err)
+		}
+		var gc goldenCase
+		if err := json.Unmarshal(data, &gc); err != nil {
+			f.Fatalf("%s/case.json: %v", dir, err)
+		}
+		cases = append(cases, FuzzCase{Fixture: fx, MaxPerPage: gc.MaxPerPage,
+			Collect: func(t *testing.T, gh *githubapi.Client, log *slog.Logger) (*collectors.Result, error) {
+				now := time.Now
+				if !gc.Now.IsZero() {
+					now = func() time.Time { return gc.Now }
+				}
+				c := newCollector(collectors.Deps{GitHub: gh, Logger: log, Now: now})
+				p := c.NewPolicy()
+				if len(gc.Policy) > 0 {
+					if err := json.Unmarshal(gc.Policy, p); err != nil {
+						t.Fatal(err)
+					}
+				}
+				return c.Collect(context.Background(), collectors.Request{Scope: gc.Scope, Window: gc.Window, Policy: p})
+			}})
+	}
+	return cases
 }
